@@ -1,0 +1,143 @@
+import { randomUUID } from 'node:crypto';
+import { StepUpError } from '../errors';
+import { safeEqual } from '../crypto/compare';
+import type { AuditEvent, NewUser, TenantPolicy, TenantRecord, UserPatch, UserRecord } from '../types';
+import type { AuditStore, TenantStore, UserStore } from './ports';
+
+const clone = <T>(v: T): T => structuredClone(v);
+
+/** Applies a patch the way the mongoose adapter's `$set`/`$unset` does: field by field, null removes. */
+export function applyUserPatch(user: UserRecord, patch: UserPatch): void {
+  const { mfa, ...top } = patch;
+  for (const [k, v] of Object.entries(top)) {
+    if (v === undefined) continue;
+    (user as unknown as Record<string, unknown>)[k] = v;
+  }
+  if (mfa) {
+    for (const [k, v] of Object.entries(mfa)) {
+      if (v === undefined) continue;
+      (user.mfa as unknown as Record<string, unknown>)[k] = v;
+    }
+  }
+}
+
+/** In-process users for tests and the example app's embedded mode. Same contract as the mongoose adapter. */
+export class MemoryUserStore implements UserStore {
+  private readonly users = new Map<string, UserRecord>();
+
+  async create(input: NewUser): Promise<UserRecord> {
+    for (const u of this.users.values()) {
+      if (u.tenantId === input.tenantId && u.email === input.email) throw new StepUpError('conflict', 'A user with this email exists in the tenant.');
+    }
+    const user: UserRecord = {
+      id: randomUUID(),
+      tenantId: input.tenantId,
+      email: input.email,
+      name: input.name,
+      roles: [...input.roles],
+      passwordHash: input.passwordHash,
+      mfa: { backupCodes: [] },
+      emailVerifiedAt: input.emailVerifiedAt ?? null,
+      disabledAt: null,
+      createdAt: new Date(),
+    };
+    this.users.set(user.id, user);
+    return clone(user);
+  }
+
+  private get(tenantId: string, id: string): UserRecord | undefined {
+    const u = this.users.get(id);
+    return u && u.tenantId === tenantId ? u : undefined;
+  }
+
+  async findById(tenantId: string, id: string): Promise<UserRecord | null> {
+    const u = this.get(tenantId, id);
+    return u ? clone(u) : null;
+  }
+
+  async findByEmail(tenantId: string, email: string): Promise<UserRecord | null> {
+    for (const u of this.users.values()) if (u.tenantId === tenantId && u.email === email) return clone(u);
+    return null;
+  }
+
+  async list(tenantId: string, page: { limit: number; after?: string }): Promise<UserRecord[]> {
+    return [...this.users.values()]
+      .filter((u) => u.tenantId === tenantId && (page.after === undefined || u.id > page.after))
+      .sort((a, b) => (a.id < b.id ? -1 : 1))
+      .slice(0, page.limit)
+      .map(clone);
+  }
+
+  async update(tenantId: string, id: string, patch: UserPatch): Promise<UserRecord | null> {
+    const u = this.get(tenantId, id);
+    if (!u) return null;
+    applyUserPatch(u, clone(patch));
+    return clone(u);
+  }
+
+  async advanceTotpStep(tenantId: string, id: string, step: number): Promise<boolean> {
+    const totp = this.get(tenantId, id)?.mfa.totp;
+    if (!totp || !(totp.lastStep < step)) return false;
+    totp.lastStep = step;
+    return true;
+  }
+
+  async consumeBackupCode(tenantId: string, id: string, hash: string, at: Date): Promise<boolean> {
+    const u = this.get(tenantId, id);
+    if (!u) return false;
+    // Look at every code (no early exit) and compare in constant time.
+    let hit: { usedAt: Date | null } | undefined;
+    for (const c of u.mfa.backupCodes) if (safeEqual(c.hash, hash) && !c.usedAt) hit = c;
+    if (!hit) return false;
+    hit.usedAt = at;
+    return true;
+  }
+}
+
+export class MemoryTenantStore implements TenantStore {
+  private readonly tenants = new Map<string, TenantRecord>();
+
+  async create(input: { slug: string; name: string; policy: TenantPolicy }): Promise<TenantRecord> {
+    for (const t of this.tenants.values()) if (t.slug === input.slug) throw new StepUpError('conflict', 'A tenant with this slug exists.');
+    const t: TenantRecord = { id: randomUUID(), slug: input.slug, name: input.name, policy: clone(input.policy), createdAt: new Date() };
+    this.tenants.set(t.id, t);
+    return clone(t);
+  }
+
+  async findBySlug(slug: string): Promise<TenantRecord | null> {
+    for (const t of this.tenants.values()) if (t.slug === slug) return clone(t);
+    return null;
+  }
+
+  async findById(id: string): Promise<TenantRecord | null> {
+    const t = this.tenants.get(id);
+    return t ? clone(t) : null;
+  }
+
+  async list(): Promise<TenantRecord[]> {
+    return [...this.tenants.values()].sort((a, b) => a.slug.localeCompare(b.slug)).map(clone);
+  }
+
+  async updatePolicy(id: string, policy: TenantPolicy): Promise<TenantRecord | null> {
+    const t = this.tenants.get(id);
+    if (!t) return null;
+    t.policy = clone(policy);
+    return clone(t);
+  }
+}
+
+export class MemoryAuditStore implements AuditStore {
+  private readonly events: AuditEvent[] = [];
+
+  async record(event: AuditEvent): Promise<void> {
+    this.events.push(clone(event));
+  }
+
+  async list(tenantId: string, page: { limit: number; before?: Date; userId?: string }): Promise<AuditEvent[]> {
+    return this.events
+      .filter((e) => e.tenantId === tenantId && (!page.before || e.at < page.before) && (!page.userId || e.userId === page.userId))
+      .sort((a, b) => b.at.getTime() - a.at.getTime())
+      .slice(0, page.limit)
+      .map(clone);
+  }
+}

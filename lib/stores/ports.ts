@@ -1,0 +1,34 @@
+import type { AuditEvent, NewUser, TenantPolicy, TenantRecord, UserPatch, UserRecord } from '../types';
+
+/**
+ * Users, always addressed through their tenant. Adapters must make `advanceTotpStep` and
+ * `consumeBackupCode` atomic (compare-and-set), so replays and races fail even across processes.
+ */
+export interface UserStore {
+  /** Throws StepUpError('conflict') when the (tenantId, email) pair exists. */
+  create(input: NewUser): Promise<UserRecord>;
+  findById(tenantId: string, id: string): Promise<UserRecord | null>;
+  findByEmail(tenantId: string, email: string): Promise<UserRecord | null>;
+  /** Users of a tenant ordered by id; `after` is the last id of the previous page. */
+  list(tenantId: string, page: { limit: number; after?: string }): Promise<UserRecord[]>;
+  update(tenantId: string, id: string, patch: UserPatch): Promise<UserRecord | null>;
+  /** Sets `mfa.totp.lastStep = step` only if the stored step is lower. True when it moved. */
+  advanceTotpStep(tenantId: string, id: string, step: number): Promise<boolean>;
+  /** Marks the unused backup code with this hash as used. True for exactly one caller. */
+  consumeBackupCode(tenantId: string, id: string, hash: string, at: Date): Promise<boolean>;
+}
+
+export interface TenantStore {
+  /** Throws StepUpError('conflict') when the slug exists. */
+  create(input: { slug: string; name: string; policy: TenantPolicy }): Promise<TenantRecord>;
+  findBySlug(slug: string): Promise<TenantRecord | null>;
+  findById(id: string): Promise<TenantRecord | null>;
+  list(): Promise<TenantRecord[]>;
+  updatePolicy(id: string, policy: TenantPolicy): Promise<TenantRecord | null>;
+}
+
+export interface AuditStore {
+  record(event: AuditEvent): Promise<void>;
+  /** Newest first; `before` pages back in time. */
+  list(tenantId: string, page: { limit: number; before?: Date; userId?: string }): Promise<AuditEvent[]>;
+}

@@ -1,0 +1,121 @@
+/** Second-factor methods, strongest first (the order `methods` lists are shown in). */
+export const METHODS = ['totp', 'backup_code', 'email_otp', 'sms_otp'] as const;
+export type Method = (typeof METHODS)[number];
+
+export const ROLES = ['user', 'admin', 'superadmin'] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface TenantPolicy {
+  mfaRequired: boolean;
+  allowedMethods: Method[];
+  gracePeriodDays: number;
+  stepUpMaxAgeSeconds: number;
+  selfRegistration?: boolean;
+}
+
+export const DEFAULT_POLICY: TenantPolicy = {
+  mfaRequired: false,
+  allowedMethods: [...METHODS],
+  gracePeriodDays: 7,
+  stepUpMaxAgeSeconds: 300,
+};
+
+export interface TenantRecord {
+  id: string;
+  slug: string;
+  name: string;
+  policy: TenantPolicy;
+  createdAt: Date;
+}
+
+export interface BackupCodeRecord {
+  hash: string;
+  usedAt: Date | null;
+}
+
+export interface UserMfa {
+  totp?: { secret: string; enrolledAt: Date; lastStep: number } | null;
+  email?: { enabledAt: Date } | null;
+  sms?: { phone: string; enabledAt: Date } | null;
+  backupCodes: BackupCodeRecord[];
+  /** Per-user salt and the key-ring id the backup-code MACs were made under. */
+  backupCodeSalt?: string | null;
+  backupCodeKeyId?: string | null;
+  lastVerifiedAt?: Date | null;
+}
+
+export interface UserRecord {
+  id: string;
+  tenantId: string;
+  /** Normalised: trimmed, lower case. */
+  email: string;
+  name?: string;
+  roles: Role[];
+  passwordHash: string;
+  mfa: UserMfa;
+  emailVerifiedAt?: Date | null;
+  disabledAt?: Date | null;
+  createdAt: Date;
+}
+
+export interface NewUser {
+  tenantId: string;
+  email: string;
+  name?: string;
+  roles: Role[];
+  passwordHash: string;
+  emailVerifiedAt?: Date | null;
+}
+
+/** A partial update; `null` removes a field. `mfa` fields are set one by one, never replaced whole. */
+export interface UserPatch {
+  name?: string;
+  roles?: Role[];
+  passwordHash?: string;
+  emailVerifiedAt?: Date | null;
+  disabledAt?: Date | null;
+  mfa?: Partial<UserMfa>;
+}
+
+/** What `req.user` holds once a session is `authenticated`: no secrets, nothing to look up per request. */
+export interface StepUpUser {
+  id: string;
+  tenantId: string;
+  tenant: string;
+  email: string;
+  name?: string;
+  roles: Role[];
+}
+
+export interface AuditEvent {
+  tenantId: string;
+  userId?: string | null;
+  actorId?: string | null;
+  type: string;
+  ip?: string | null;
+  userAgent?: string | null;
+  at: Date;
+  details?: Record<string, unknown>;
+}
+
+export function normaliseEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+/** The methods a user can use for a second factor, strongest first. */
+export function userMethods(user: UserRecord, allowed: readonly Method[] = METHODS): Method[] {
+  const m: Method[] = [];
+  if (user.mfa.totp) m.push('totp');
+  if (user.mfa.backupCodes.some((c) => !c.usedAt) && hasPrimaryFactor(user)) m.push('backup_code');
+  if (user.mfa.email) m.push('email_otp');
+  if (user.mfa.sms) m.push('sms_otp');
+  return m.filter((x) => allowed.includes(x));
+}
+
+export function hasPrimaryFactor(user: UserRecord): boolean {
+  return Boolean(user.mfa.totp || user.mfa.email || user.mfa.sms);
+}
+
+export function toSessionUser(user: UserRecord, tenantSlug: string): StepUpUser {
+  return { id: user.id, tenantId: user.tenantId, tenant: tenantSlug, email: user.email, name: user.name, roles: [...user.roles] };
+}

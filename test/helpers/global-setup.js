@@ -1,0 +1,62 @@
+// Finds or starts the services the integration suites need, once per `jest` run.
+// REDIS_URL wins; otherwise a redis-server found on PATH is started on a free port and stopped at the end.
+const { spawn, execFileSync } = require('node:child_process');
+const net = require('node:net');
+const fs = require('node:fs');
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function which(cmd) {
+  try {
+    return execFileSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).trim() || null;
+  } catch {
+    return null;
+  }
+}
+
+async function waitForPort(port, ms) {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    const ok = await new Promise((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => { s.end(); resolve(true); });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
+}
+
+module.exports = async function globalSetup() {
+  if (!process.env.REDIS_URL) {
+    const bin = which('redis-server');
+    if (bin) {
+      const port = await freePort();
+      const child = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+      globalThis.__STEPUP_REDIS__ = child;
+      if (await waitForPort(port, 5000)) {
+        process.env.REDIS_URL = `redis://127.0.0.1:${port}`;
+        process.env.STEPUP_TEST_REDIS_SERVER = bin;
+      }
+    }
+  }
+  if (!process.env.CHROMIUM_PATH) {
+    for (const p of ['/usr/bin/chromium', '/usr/bin/chromium-browser']) {
+      if (fs.existsSync(p)) { process.env.CHROMIUM_PATH = p; break; }
+    }
+  }
+  if (!process.env.STEPUP_TEST_REDIS_SERVER) {
+    const bin = which('redis-server');
+    if (bin) process.env.STEPUP_TEST_REDIS_SERVER = bin;
+  }
+};
