@@ -11,6 +11,8 @@ export interface TenantPolicy {
   gracePeriodDays: number;
   stepUpMaxAgeSeconds: number;
   selfRegistration?: boolean;
+  /** When `mfaRequired` last became true: grace periods count from here (or the user's creation). */
+  mfaRequiredSince?: Date | string | null;
 }
 
 export const DEFAULT_POLICY: TenantPolicy = {

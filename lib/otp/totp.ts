@@ -1,8 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { ScureBase32Plugin } from 'otplib';
+import { base32Decode, base32Encode } from './base32';
 import { safeEqual } from '../crypto/compare';
-
-const base32 = new ScureBase32Plugin();
 
 export type TotpAlgorithm = 'sha1' | 'sha256' | 'sha512';
 
@@ -21,15 +19,15 @@ export const DEFAULT_TOTP: TotpParams = { algorithm: 'sha1', digits: 6, periodSe
 
 /** A fresh 160-bit secret from `crypto`, base32 without padding (32 characters). */
 export function generateTotpSecret(bytes = 20): string {
-  return base32.encode(randomBytes(bytes), { padding: false });
+  return base32Encode(randomBytes(bytes));
 }
 
 export function decodeSecret(secret: string): Buffer {
-  return Buffer.from(base32.decode(secret.replace(/=+$/, '').toUpperCase()));
+  return base32Decode(secret);
 }
 
 export function encodeSecret(raw: Uint8Array): string {
-  return base32.encode(raw, { padding: false });
+  return base32Encode(raw);
 }
 
 /** HOTP (RFC 4226 §5.3) for a step counter; 64-bit counters are written big-endian without 32-bit truncation. */

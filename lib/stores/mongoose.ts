@@ -79,7 +79,7 @@ function toUser(d: Doc | null): UserRecord | null {
   if (!d) return null;
   const { _id, ...rest } = d;
   const u = { id: _id, ...rest } as unknown as UserRecord;
-  u.mfa = { backupCodes: [], ...(u.mfa ?? {}) };
+  u.mfa = { ...(u.mfa ?? {}), backupCodes: u.mfa?.backupCodes ?? [] };
   return u;
 }
 
@@ -193,7 +193,7 @@ export class MongooseAuditStore implements AuditStore {
   constructor(readonly model: Model<Record<string, unknown>>) {}
 
   async record(event: AuditEvent): Promise<void> {
-    await this.model.create(event);
+    await this.model.create({ ...event });
   }
 
   async list(tenantId: string, page: { limit: number; before?: Date; userId?: string }): Promise<AuditEvent[]> {

@@ -1,0 +1,140 @@
+import type { Request } from 'express';
+import session from 'express-session';
+import { RedisStore } from 'connect-redis';
+import type { Store } from 'express-session';
+import { resolveOptions, type Logger, type ResolvedOptions, type StepUpOptions } from './config';
+import { SecretBox } from './crypto/secretbox';
+import { PasswordHasher, OWASP_ARGON2 } from './crypto/passwords';
+import { deriveKey } from './crypto/codes';
+import { AttemptLimiter } from './limits/attempts';
+import { MemoryEphemeralStore, RedisEphemeralStore, type EphemeralStore } from './stores/ephemeral';
+import { MemoryAuditStore } from './stores/memory';
+import type { AuditStore, TenantStore, UserStore } from './stores/ports';
+import { DEFAULT_TOTP, type TotpParams } from './otp/totp';
+import { StepUpEvents } from './events';
+import { SessionIndex } from './session-index';
+import type { AuditEvent, UserRecord } from './types';
+
+export type NoticeEvent =
+  | 'factor_added'
+  | 'factor_removed'
+  | 'backup_codes_regenerated'
+  | 'backup_code_used'
+  | 'account_locked'
+  | 'admin_mfa_reset'
+  | 'password_changed'
+  | 'totp_replay';
+
+export interface Notice {
+  event: NoticeEvent;
+  method?: string;
+  remaining?: number;
+}
+
+/** Everything the routes, strategies and guards share: built once by createStepUp. */
+export interface StepUpContext {
+  opts: ResolvedOptions;
+  users: UserStore;
+  tenants: TenantStore;
+  audit: AuditStore;
+  ephemeral: EphemeralStore;
+  sessionStore: Store;
+  sessionIndex: SessionIndex;
+  box: SecretBox;
+  hasher: PasswordHasher;
+  totp: TotpParams;
+  now: () => number;
+  logger: Logger;
+  events: StepUpEvents;
+  limits: { secondFactor: AttemptLimiter; passwordAccount: AttemptLimiter; passwordIp: AttemptLimiter };
+  /** Key for MACing backup codes under a key-ring id. */
+  backupKey(keyId: string): Buffer;
+  /** Writes an audit event (and emits it); never throws into the request. */
+  record(req: Request | null, event: Omit<AuditEvent, 'at' | 'ip' | 'userAgent'>): Promise<void>;
+  /** Security notification to the user through an independent channel (mail); fire and forget. */
+  notify(user: UserRecord, notice: Notice): void;
+  /** Set by the out-of-band module when a mailer is configured. */
+  noticeSender?: (user: UserRecord, notice: Notice) => Promise<void>;
+}
+
+export function createContext(input: StepUpOptions): StepUpContext {
+  const opts = resolveOptions(input);
+  const now = opts.now;
+  const logger = opts.logger;
+  const ephemeral: EphemeralStore = opts.redis ? new RedisEphemeralStore(opts.redis, opts.redisPrefix) : new MemoryEphemeralStore(now);
+  const sessionStore: Store =
+    opts.session.store ??
+    (opts.redis ? new RedisStore({ client: opts.redis, prefix: `${opts.redisPrefix}sess:` }) : new session.MemoryStore());
+  const box = new SecretBox(opts.keys);
+  const audit = opts.stores.audit ?? new MemoryAuditStore();
+  const events = new StepUpEvents();
+  const ttlMs = opts.session.absoluteTimeoutSeconds * 1000;
+  const backupKeys = new Map<string, Buffer>();
+
+  const ctx: StepUpContext = {
+    opts,
+    users: opts.stores.users,
+    tenants: opts.stores.tenants,
+    audit,
+    ephemeral,
+    sessionStore,
+    sessionIndex: new SessionIndex(ephemeral, sessionStore, ttlMs),
+    box,
+    hasher: new PasswordHasher(opts.password.argon2 ?? OWASP_ARGON2),
+    totp: { ...DEFAULT_TOTP, windowPast: opts.totp.windowPast, windowFuture: opts.totp.windowFuture },
+    now,
+    logger,
+    events,
+    limits: {
+      secondFactor: new AttemptLimiter(ephemeral, now, 'mfa', {
+        maxFailures: opts.lockout.maxFailures,
+        lockSeconds: opts.lockout.lockSeconds,
+        windowSeconds: 86400,
+        lockedError: 'account_locked',
+      }),
+      passwordAccount: new AttemptLimiter(ephemeral, now, 'pw', {
+        maxFailures: opts.passwordLimits.perAccount,
+        lockSeconds: opts.passwordLimits.lockSeconds,
+        windowSeconds: 3600,
+        lockedError: 'rate_limited',
+      }),
+      passwordIp: new AttemptLimiter(ephemeral, now, 'pwip', {
+        maxFailures: opts.passwordLimits.perIp,
+        lockSeconds: opts.passwordLimits.lockSeconds,
+        windowSeconds: 3600,
+        lockedError: 'rate_limited',
+      }),
+    },
+    backupKey(keyId: string): Buffer {
+      let k = backupKeys.get(keyId);
+      if (!k) {
+        const master = box.keyFor(keyId);
+        if (!master) throw new Error('backup codes were made under a key that is no longer in the key ring');
+        k = deriveKey(master, 'backup-codes');
+        backupKeys.set(keyId, k);
+      }
+      return k;
+    },
+    async record(req, event) {
+      const full: AuditEvent = {
+        ...event,
+        at: new Date(now()),
+        ip: req?.ip ?? null,
+        userAgent: req?.get('user-agent')?.slice(0, 256) ?? null,
+      };
+      try {
+        await audit.record(full);
+      } catch (err) {
+        logger.error('audit store write failed', { type: event.type, err: (err as Error).message });
+      }
+      logger.info('audit', { type: full.type, tenantId: full.tenantId, userId: full.userId, actorId: full.actorId, ip: full.ip });
+      events.emitAudit(full);
+    },
+    notify(user, notice) {
+      const send = ctx.noticeSender;
+      if (!send) return;
+      send(user, notice).catch((err: Error) => logger.warn('security notification failed', { event: notice.event, err: err.message }));
+    },
+  };
+  return ctx;
+}

@@ -1,0 +1,34 @@
+/**
+ * passport-stepup: multi-factor authentication for Express + Passport.
+ *
+ * @example
+ * const stepUp = createStepUp({ issuer: 'Acme', session: { secret }, keys: [{ id: 'k1', key }],
+ *   stores: { users: new MemoryUserStore(), tenants: new MemoryTenantStore() }, redis });
+ * app.use(stepUp.session);
+ * app.use('/auth', stepUp.router);
+ * app.get('/api/profile', stepUp.requireAuth({ aal: 2 }), (req, res) => res.json(req.user));
+ */
+export { createStepUp, type StepUp } from './stepup';
+export type { StepUpOptions, Logger, MailerLike, SmsSenderLike } from './config';
+export { StepUpError, ERROR_TABLE, type ErrorCode } from './errors';
+export * as errors from './errors';
+export type { MfaSession, MfaState, PendingLogin } from './state';
+export type { RequireAuthOptions, RequireStepUpOptions } from './guards';
+export type { UserStore, TenantStore, AuditStore } from './stores/ports';
+export { MemoryUserStore, MemoryTenantStore, MemoryAuditStore } from './stores/memory';
+export { MongooseUserStore, MongooseTenantStore, MongooseAuditStore, createMongooseStores } from './stores/mongoose';
+export type { EphemeralStore } from './stores/ephemeral';
+export { SecretBox, type KeyRingEntry } from './crypto/secretbox';
+export { PasswordStrategy } from '../strategies/password';
+export { TotpStrategy } from '../strategies/totp';
+export { BackupCodeStrategy } from '../strategies/backup-code';
+export type {
+  Method,
+  Role,
+  TenantPolicy,
+  TenantRecord,
+  UserRecord,
+  StepUpUser,
+  AuditEvent,
+} from './types';
+export { DEFAULT_POLICY, METHODS } from './types';

@@ -1,0 +1,118 @@
+import type { Request } from 'express';
+import QRCode from 'qrcode';
+import type { StepUpContext } from './context';
+import { StepUpError } from './errors';
+import { generateBackupCodes, macCode, newSalt, normaliseBackupCode } from './crypto/codes';
+import { decodeSecret, generateTotpSecret, otpauthUrl, verifyTotp } from './otp/totp';
+import { totpAad } from './factors';
+import { isPrivileged, isStepUpFresh, type MfaSession } from './state';
+import { hasPrimaryFactor, type Method, type TenantRecord, type UserPatch, type UserRecord } from './types';
+import type { Subject } from './subject';
+
+/** Binding a new factor while one exists needs a fresh step-up (MFA-24, ATK-18). */
+export function assertMayEnrol(ctx: StepUpContext, subject: Subject, mfa: MfaSession | undefined, method: Method): void {
+  if (!subject.tenant.policy.allowedMethods.includes(method)) throw new StepUpError('method_not_allowed');
+  if (subject.kind === 'authenticated' && hasPrimaryFactor(subject.user)) {
+    const maxAge = mfa?.stepUpMaxAgeSeconds ?? subject.tenant.policy.stepUpMaxAgeSeconds;
+    if (!isStepUpFresh(mfa, ctx.now(), maxAge)) throw new StepUpError('step_up_required');
+  }
+}
+
+export interface TotpEnrolment {
+  secret: string;
+  otpauthUrl: string;
+  qrCode: string;
+  sealed: string;
+}
+
+/** A new secret, sealed for the session; inactive until a code confirms it. */
+export async function startTotpEnrolment(ctx: StepUpContext, subject: Subject): Promise<TotpEnrolment> {
+  if (subject.user.mfa.totp) throw new StepUpError('already_enrolled');
+  const secret = generateTotpSecret();
+  const url = otpauthUrl(ctx.opts.issuer, subject.user.email, secret, ctx.totp);
+  const qrCode = await QRCode.toDataURL(url, { errorCorrectionLevel: 'M', margin: 2, scale: 6 });
+  return { secret, otpauthUrl: url, qrCode, sealed: ctx.box.seal(secret, totpAad(subject.user)) };
+}
+
+/** A fresh set of backup codes: returned once in clear, stored only as salted MACs. */
+export function newBackupCodeSet(ctx: StepUpContext): { codes: string[]; patch: UserPatch } {
+  const codes = generateBackupCodes();
+  const salt = newSalt();
+  const keyId = ctx.box.currentKeyId;
+  const key = ctx.backupKey(keyId);
+  const records = codes.map((c) => ({ hash: macCode(key, salt, normaliseBackupCode(c)!), usedAt: null }));
+  return { codes, patch: { mfa: { backupCodes: records, backupCodeSalt: salt, backupCodeKeyId: keyId } } };
+}
+
+/**
+ * Confirms the enrolment with a code from the app: the factor becomes active, the step is recorded
+ * as used (the confirming code cannot log in again), and a new set of backup codes is issued.
+ */
+export async function confirmTotpEnrolment(ctx: StepUpContext, req: Request, subject: Subject, sealed: string, code: string): Promise<string[]> {
+  const { user } = subject;
+  if (user.mfa.totp) throw new StepUpError('already_enrolled');
+  const secret = ctx.box.open(sealed, totpAad(user));
+  const step = verifyTotp(decodeSecret(secret), code, ctx.now(), -1, ctx.totp);
+  if (step === null) throw new StepUpError('invalid_code');
+  const backup = newBackupCodeSet(ctx);
+  const at = new Date(ctx.now());
+  await ctx.users.update(user.tenantId, user.id, {
+    mfa: { ...backup.patch.mfa, totp: { secret: sealed, enrolledAt: at, lastStep: step }, lastVerifiedAt: at },
+  });
+  await ctx.record(req, { tenantId: user.tenantId, userId: user.id, actorId: user.id, type: 'mfa_enrolled', details: { method: 'totp' } });
+  ctx.notify(user, { event: 'factor_added', method: 'totp' });
+  return backup.codes;
+}
+
+export async function regenerateBackupCodes(ctx: StepUpContext, req: Request, user: UserRecord): Promise<string[]> {
+  if (!hasPrimaryFactor(user)) throw new StepUpError('forbidden', 'Enrol a second factor first.');
+  const backup = newBackupCodeSet(ctx);
+  await ctx.users.update(user.tenantId, user.id, backup.patch);
+  await ctx.record(req, { tenantId: user.tenantId, userId: user.id, actorId: user.id, type: 'backup_codes_regenerated' });
+  ctx.notify(user, { event: 'backup_codes_regenerated' });
+  return backup.codes;
+}
+
+const FACTOR_FIELD: Record<Exclude<Method, 'backup_code'>, 'totp' | 'email' | 'sms'> = { totp: 'totp', email_otp: 'email', sms_otp: 'sms' };
+
+/** Whether the user must keep a factor: tenant policy, or an admin role (always). */
+export function mfaMandatory(user: UserRecord, tenant: TenantRecord): boolean {
+  return tenant.policy.mfaRequired || isPrivileged(user.roles);
+}
+
+/**
+ * Removes one factor. Backup codes go with the last factor; the last factor cannot go when the
+ * policy (or the user's role) requires MFA.
+ */
+export async function disableMethod(ctx: StepUpContext, req: Request, user: UserRecord, tenant: TenantRecord, method: Method): Promise<void> {
+  const patch: UserPatch = { mfa: {} };
+  if (method === 'backup_code') {
+    if (!user.mfa.backupCodes.length) throw new StepUpError('not_found');
+    patch.mfa = { backupCodes: [], backupCodeSalt: null, backupCodeKeyId: null };
+  } else {
+    const field = FACTOR_FIELD[method];
+    if (!user.mfa[field]) throw new StepUpError('not_found');
+    const remaining = (['totp', 'email', 'sms'] as const).filter((f) => f !== field && user.mfa[f]);
+    if (remaining.length === 0 && mfaMandatory(user, tenant)) throw new StepUpError('policy_requires_mfa');
+    patch.mfa = { [field]: null };
+    if (remaining.length === 0) Object.assign(patch.mfa!, { backupCodes: [], backupCodeSalt: null, backupCodeKeyId: null });
+  }
+  await ctx.users.update(user.tenantId, user.id, patch);
+  await ctx.record(req, { tenantId: user.tenantId, userId: user.id, actorId: user.id, type: 'mfa_disabled', details: { method } });
+  ctx.notify(user, { event: 'factor_removed', method });
+}
+
+export function mfaStatus(user: UserRecord, maskPhone: (p: string) => string) {
+  const m = user.mfa;
+  return {
+    enabled: hasPrimaryFactor(user),
+    methods: {
+      totp: { enabled: Boolean(m.totp), enrolledAt: m.totp?.enrolledAt ?? null },
+      email_otp: { enabled: Boolean(m.email), enrolledAt: m.email?.enabledAt ?? null },
+      sms_otp: { enabled: Boolean(m.sms), enrolledAt: m.sms?.enabledAt ?? null, phone: m.sms ? maskPhone(m.sms.phone) : null },
+    },
+    backupCodesRemaining: m.backupCodes.filter((c) => !c.usedAt).length,
+    lastVerifiedAt: m.lastVerifiedAt ?? null,
+  };
+}
+

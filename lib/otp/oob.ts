@@ -1,0 +1,305 @@
+import { createHmac, randomInt } from 'node:crypto';
+import { safeEqual } from '../crypto/compare';
+import { deriveKey, randomId } from '../crypto/codes';
+import { StepUpError } from '../errors';
+import type { EphemeralStore } from '../stores/ephemeral';
+
+export const OOB_PURPOSES = ['login', 'enrol', 'step_up'] as const;
+export type OobPurpose = (typeof OOB_PURPOSES)[number];
+export const OOB_CHANNELS = ['email', 'sms'] as const;
+export type OobChannel = (typeof OOB_CHANNELS)[number];
+export type OobResult = 'ok' | 'invalid' | 'expired' | 'exhausted';
+
+export interface OobCodesOptions {
+  store: EphemeralStore;
+  now: () => number;
+  /** Server key (≥ 16 bytes) the codes are MACed under at rest; subkeys are derived from it. */
+  secret: Buffer;
+  /** Lifetime of a code. Default 600; at most 600 (MFA-39). */
+  codeTtlSeconds?: number;
+  /** Wrong codes per (user, purpose, channel), counted across resends, before the slot is burned. Default 5. */
+  maxAttempts?: number;
+  /** How long each failure counts (sliding window). Default: codeTtlSeconds. */
+  failureWindowSeconds?: number;
+  /** Sends per (user, channel) in any sliding hour. Default 3. */
+  sendsPerHour?: number;
+  /** Minimum time between two sends per (user, channel). Default 60. */
+  cooldownSeconds?: number;
+  /** Sends per client IP (per tenant) in any sliding hour. Default 20. */
+  perIpPerHour?: number;
+  /** Sends per destination address or number (per tenant) in any sliding hour. Default 5. */
+  perDestinationPerHour?: number;
+}
+
+export interface OobSlot {
+  tenantId: string;
+  userId: string;
+  purpose: OobPurpose;
+  channel: OobChannel;
+}
+
+export interface OobIssueInput extends OobSlot {
+  /** What the code is bound to: the pending-login id, or an id bound to the session (ATK-12). */
+  binding: string;
+  /** Where the code goes (email address or E.164 number); only its MAC appears in store keys. */
+  destination: string;
+  ip?: string;
+}
+
+export interface OobVerifyInput extends OobSlot {
+  binding: string;
+  code: string;
+}
+
+const HOUR_MS = 3_600_000;
+const CODE_PATTERN = /^[0-9]{6}$/;
+
+interface Entry {
+  member: string;
+  confirmed: boolean;
+  ts: number;
+  seq: number;
+  id: string;
+}
+
+/**
+ * Members of a window log are `<kind>:<ts ms>:<seq>:<id>`, kind `f` (confirmed failure), `p` (attempt in
+ * flight) or `s` (send). `seq` comes from an atomic per-tenant counter, so entries made in the same
+ * millisecond (a frozen test clock, or two processes) still have a strict order.
+ */
+function parse(member: string): Entry | null {
+  const [kind, ts, seq, id] = member.split(':');
+  const n = Number(ts);
+  const q = Number(seq);
+  if (!id || !Number.isSafeInteger(n) || !Number.isSafeInteger(q)) return null;
+  return { member, confirmed: kind === 'f', ts: n, seq: q, id };
+}
+
+const order = (a: Entry, b: Entry) => a.ts - b.ts || a.seq - b.seq || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
+
+/**
+ * One engine for email and SMS codes: 6 digits from `crypto.randomInt`, stored only as an HMAC bound to
+ * (tenant, user, purpose, channel, binding), single use through an atomic `take`, and send caps.
+ *
+ * Failure counting (MFA-40, ATK-11): wrong codes are counted per (tenant, user, purpose, channel) in a
+ * sliding window (`failureWindowSeconds`, default the code TTL) that a resend does NOT reset. The
+ * `maxAttempts`-th failure in the window burns the outstanding code, and while the window holds that many
+ * failures every verify answers 'exhausted' and `issue` refuses with `rate_limited` (+ retryAfterSeconds)
+ * instead of sending a code that could not be used. A success clears the count.
+ * Every attempt is reserved before its code is compared, so a burst of parallel guesses cannot overrun
+ * the budget; attempts beyond it are refused without a comparison.
+ *
+ * @example
+ * const oob = new OobCodes({ store, now: Date.now, secret: key });
+ * const { code } = await oob.issue({ tenantId, userId, purpose: 'login', binding: pendingId, channel: 'email', destination, ip });
+ * await oob.verify({ tenantId, userId, purpose: 'login', binding: pendingId, channel: 'email', code }); // 'ok'
+ */
+export class OobCodes {
+  readonly codeTtlSeconds: number;
+  readonly maxAttempts: number;
+  readonly failureWindowSeconds: number;
+  readonly sendsPerHour: number;
+  readonly cooldownSeconds: number;
+  readonly perIpPerHour: number;
+  readonly perDestinationPerHour: number;
+  private readonly store: EphemeralStore;
+  private readonly now: () => number;
+  private readonly codeKey: Buffer;
+  private readonly nameKey: Buffer;
+
+  constructor(options: OobCodesOptions) {
+    const given = Object.fromEntries(Object.entries(options ?? {}).filter(([, v]) => v !== undefined)) as OobCodesOptions;
+    const o = { codeTtlSeconds: 600, maxAttempts: 5, sendsPerHour: 3, cooldownSeconds: 60, perIpPerHour: 20, perDestinationPerHour: 5, ...given };
+    if (!o.store || typeof o.store.take !== 'function' || typeof o.store.sadd !== 'function') throw new TypeError('OobCodes: `store` must be an EphemeralStore');
+    if (typeof o.now !== 'function') throw new TypeError('OobCodes: `now` must be a function returning milliseconds');
+    if (!Buffer.isBuffer(o.secret) || o.secret.length < 16) throw new TypeError('OobCodes: `secret` must be a Buffer of at least 16 bytes');
+    const int = (name: keyof typeof o, min: number, max = 1e9) => {
+      const v = o[name];
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new TypeError(`OobCodes: \`${name}\` must be an integer from ${min} to ${max}`);
+      return v;
+    };
+    this.codeTtlSeconds = int('codeTtlSeconds', 1, 600);
+    this.failureWindowSeconds = o.failureWindowSeconds === undefined ? this.codeTtlSeconds : int('failureWindowSeconds', 1, 86_400);
+    this.maxAttempts = int('maxAttempts', 1, 100);
+    this.sendsPerHour = int('sendsPerHour', 1);
+    this.cooldownSeconds = int('cooldownSeconds', 0, 3600);
+    this.perIpPerHour = int('perIpPerHour', 1);
+    this.perDestinationPerHour = int('perDestinationPerHour', 1);
+    this.store = o.store;
+    this.now = o.now;
+    this.codeKey = deriveKey(o.secret, 'oob-code');
+    this.nameKey = deriveKey(o.secret, 'oob-key-name');
+  }
+
+  /**
+   * Checks every send limit, then makes a new code that replaces the slot's previous one.
+   * Throws `rate_limited` (with retryAfterSeconds) when a limit holds; nothing is generated then.
+   * The send counts even if delivery later fails (a failing gateway is not hammered by retries).
+   */
+  async issue(input: OobIssueInput): Promise<{ code: string; expiresInSeconds: number }> {
+    const slot = this.slotKeys(input);
+    if (typeof input.binding !== 'string' || !input.binding) throw new TypeError('OobCodes.issue: `binding` is required');
+    if (typeof input.destination !== 'string' || !input.destination) throw new TypeError('OobCodes.issue: `destination` is required');
+    const now = this.now();
+
+    const burned = await this.failuresBlocking(slot.fail, now);
+    if (burned !== null) throw new StepUpError('rate_limited', undefined, { retryAfterSeconds: burned });
+
+    const tenant = enc(input.tenantId);
+    const stamp = await this.stamp(input.tenantId, now);
+    const logs: Array<[key: string, limit: number, cooldownMs: number]> = [
+      [slot.sends, this.sendsPerHour, this.cooldownSeconds * 1000],
+      [`oob:dest:${tenant}:${input.channel}:${this.name(input.destination)}`, this.perDestinationPerHour, 0],
+    ];
+    if (input.ip) logs.push([`oob:ip:${tenant}:${this.name(input.ip)}`, this.perIpPerHour, 0]);
+    const taken: Array<[string, string]> = [];
+    for (const [key, limit, cooldownMs] of logs) {
+      const member = `s:${stamp}`;
+      taken.push([key, member]);
+      const retryAfter = await this.reserve(key, member, now, limit, cooldownMs);
+      if (retryAfter !== null) {
+        await Promise.all(taken.map(([k, m]) => this.store.srem(k, m)));
+        throw new StepUpError('rate_limited', undefined, { retryAfterSeconds: retryAfter });
+      }
+    }
+
+    const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
+    const record = JSON.stringify({ mac: this.mac(input, input.binding, code), expiresAt: now + this.codeTtlSeconds * 1000, id: randomId(9) });
+    // Kept past expiry so a late submission answers 'expired' rather than 'invalid'; the TTL only collects garbage.
+    await this.store.set(slot.code, record, this.codeTtlSeconds * 1000 + 15 * 60_000);
+    return { code, expiresInSeconds: this.codeTtlSeconds };
+  }
+
+  /** Checks a code for the same purpose, binding and channel it was issued for, and consumes it on success. */
+  async verify(input: OobVerifyInput): Promise<OobResult> {
+    const slot = this.slotKeys(input);
+    const now = this.now();
+    const mine = parse(`p:${await this.stamp(input.tenantId, now)}`)!;
+    // Reserve the attempt before reading anything (so parallel guesses cannot all slip under the budget).
+    await this.store.sadd(slot.fail, mine.member, this.failureWindowSeconds * 1000);
+    const log = await this.readLog(slot.fail, now, this.failureWindowSeconds * 1000);
+    const confirmed = log.filter((e) => e.confirmed).length;
+    const release = () => this.store.srem(slot.fail, mine.member);
+
+    if (log.filter((e) => order(e, mine) < 0).length >= this.maxAttempts) {
+      await release();
+      if (confirmed < this.maxAttempts) return 'invalid'; // over budget only because of attempts in flight
+      await this.store.del(slot.code);
+      return 'exhausted';
+    }
+
+    const raw = await this.store.get(slot.code);
+    const record = raw ? (JSON.parse(raw) as { mac: string; expiresAt: number }) : null;
+    if (!record) {
+      await release();
+      return confirmed >= this.maxAttempts ? 'exhausted' : 'invalid';
+    }
+    if (now >= record.expiresAt) {
+      await release();
+      await this.store.del(slot.code);
+      return 'expired';
+    }
+
+    const code = typeof input.code === 'string' && input.code.length <= 64 ? input.code : '';
+    const binding = typeof input.binding === 'string' ? input.binding : '';
+    if (CODE_PATTERN.test(code) && safeEqual(this.mac(input, binding, code), record.mac)) {
+      const won = await this.store.take(slot.code);
+      if (won === raw) {
+        await this.store.del(slot.fail);
+        return 'ok';
+      }
+      await release();
+      // Re-issued between our read and our take: put the new code back (ours was replaced, so invalid).
+      if (won !== null) await this.store.set(slot.code, won, this.codeTtlSeconds * 1000 + 15 * 60_000);
+      return 'invalid';
+    }
+
+    // A wrong code: the pending attempt becomes a failure (added before removal, so it is never uncounted).
+    await this.store.sadd(slot.fail, `f${mine.member.slice(1)}`, this.failureWindowSeconds * 1000);
+    await release();
+    const after = (await this.readLog(slot.fail, now, this.failureWindowSeconds * 1000)).filter((e) => e.confirmed).length;
+    if (after >= this.maxAttempts) {
+      await this.store.del(slot.code);
+      return 'exhausted';
+    }
+    return 'invalid';
+  }
+
+  /** Wrong codes counted for the slot in the current window (across resends). */
+  async failures(slot: OobSlot): Promise<number> {
+    const keys = this.slotKeys(slot);
+    const log = await this.readLog(keys.fail, this.now(), this.failureWindowSeconds * 1000);
+    return log.filter((e) => e.confirmed).length;
+  }
+
+  /** Deletes the slot's outstanding code (failures and send counts stay). */
+  async revoke(slot: OobSlot): Promise<void> {
+    await this.store.del(this.slotKeys(slot).code);
+  }
+
+  private slotKeys(s: OobSlot) {
+    if (!OOB_PURPOSES.includes(s.purpose)) throw new TypeError('OobCodes: `purpose` must be login, enrol or step_up');
+    if (!OOB_CHANNELS.includes(s.channel)) throw new TypeError('OobCodes: `channel` must be email or sms');
+    if (typeof s.tenantId !== 'string' || !s.tenantId || typeof s.userId !== 'string' || !s.userId) {
+      throw new TypeError('OobCodes: `tenantId` and `userId` are required');
+    }
+    const base = `${enc(s.tenantId)}:${enc(s.userId)}`;
+    return {
+      code: `oob:code:${base}:${s.purpose}:${s.channel}`,
+      fail: `oob:fail:${base}:${s.purpose}:${s.channel}`,
+      sends: `oob:send:${base}:${s.channel}`,
+    };
+  }
+
+  private mac(s: OobSlot, binding: string, code: string): string {
+    // JSON of an array keeps the fields unambiguous whatever characters they hold.
+    const context = JSON.stringify(['oob/v1', s.tenantId, s.userId, s.purpose, s.channel, binding, code]);
+    return createHmac('sha256', this.codeKey).update(context).digest('hex');
+  }
+
+  /** `<ts>:<seq>:<id>` for a new log entry. The counter's TTL only bounds its size; a restart only matters within one ms. */
+  private async stamp(tenantId: string, now: number): Promise<string> {
+    const seq = await this.store.incr(`oob:seq:${enc(tenantId)}`, 86_400_000);
+    return `${now}:${seq}:${randomId(6)}`;
+  }
+
+  /** Store keys never hold an address, number or IP in clear. */
+  private name(value: string): string {
+    return createHmac('sha256', this.nameKey).update(value.trim().toLowerCase()).digest('hex').slice(0, 32);
+  }
+
+  /** The live entries of a window log, oldest first; stale ones are pruned on the way. */
+  private async readLog(key: string, now: number, windowMs: number): Promise<Entry[]> {
+    const all = (await this.store.smembers(key)).map(parse);
+    const stale = all.filter((e): e is Entry => e !== null && e.ts <= now - windowMs);
+    await Promise.all(stale.map((e) => this.store.srem(key, e.member)));
+    return all.filter((e): e is Entry => e !== null && e.ts > now - windowMs).sort(order);
+  }
+
+  /** Seconds until a new code may be issued when the slot's failures are at the limit, else null. */
+  private async failuresBlocking(key: string, now: number): Promise<number | null> {
+    const windowMs = this.failureWindowSeconds * 1000;
+    const failed = (await this.readLog(key, now, windowMs)).filter((e) => e.confirmed);
+    if (failed.length < this.maxAttempts) return null;
+    return seconds(failed[failed.length - this.maxAttempts]!.ts + windowMs - now);
+  }
+
+  /**
+   * Adds `member` to a sliding-hour send log first, then checks it against the entries ranked before it,
+   * so of parallel sends only those within the limit pass. Returns null when allowed, else seconds to wait.
+   */
+  private async reserve(key: string, member: string, now: number, limit: number, cooldownMs: number): Promise<number | null> {
+    await this.store.sadd(key, member, HOUR_MS);
+    const mine = parse(member)!;
+    const earlier = (await this.readLog(key, now, HOUR_MS)).filter((e) => order(e, mine) < 0);
+    const last = earlier[earlier.length - 1];
+    if (cooldownMs > 0 && last && last.ts > now - cooldownMs) return seconds(last.ts + cooldownMs - now);
+    if (earlier.length >= limit) return seconds(earlier[earlier.length - limit]!.ts + HOUR_MS - now);
+    return null;
+  }
+}
+
+function enc(id: string): string {
+  return encodeURIComponent(id);
+}

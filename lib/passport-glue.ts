@@ -1,0 +1,20 @@
+import type { Request, Response } from 'express';
+import type { PassportLike } from './passport-like';
+import { StepUpError, type ErrorCode } from './errors';
+import { ERROR_TABLE } from './errors';
+
+/**
+ * Runs a registered strategy and turns its outcome into a value or a StepUpError: the routes stay
+ * in promise land, the strategies stay plain Passport strategies.
+ */
+export function authenticateWith<T>(passport: PassportLike, name: string, req: Request, res: Response, failCode: ErrorCode): Promise<T> {
+  return new Promise((resolve, reject) => {
+    passport.authenticate(name, { session: false, failWithError: false }, (err: unknown, user: T | false, info: unknown, status?: number) => {
+      if (err) return reject(err);
+      if (user) return resolve(user);
+      const reported = (Array.isArray(info) ? info[0] : info) as { code?: string; message?: string } | undefined;
+      const code = reported?.code && reported.code in ERROR_TABLE ? (reported.code as ErrorCode) : status === 400 ? 'invalid_request' : failCode;
+      reject(new StepUpError(code, code === 'invalid_request' ? reported?.message : undefined));
+    })(req, res, (e: unknown) => reject(e));
+  });
+}

@@ -1,0 +1,126 @@
+import { Router, type Request, type RequestHandler } from 'express';
+import defaultPassport from 'passport';
+import type { PassportLike } from './passport-like';
+import type { Store } from 'express-session';
+import type { StepUpOptions } from './config';
+import { createContext, type StepUpContext } from './context';
+import { StepUpError } from './errors';
+import { verifySecondFactor, type Purpose } from './factors';
+import { buildSessionMiddleware, requireAuth, requireStepUp, type RequireAuthOptions, type RequireStepUpOptions } from './guards';
+import { verifyPassword } from './login';
+import { createTenant, createUser } from './provision';
+import { checkPending } from './state';
+import type { StepUpEvents } from './events';
+import type { AuditStore, TenantStore, UserStore } from './stores/ports';
+import type { Method, UserRecord } from './types';
+import { PasswordStrategy } from '../strategies/password';
+import { TotpStrategy } from '../strategies/totp';
+import { BackupCodeStrategy } from '../strategies/backup-code';
+import { authRoutes } from '../routes/auth';
+import { mfaRoutes } from '../routes/mfa';
+import { errorHandler, jsonOnly, originCheck } from '../routes/common';
+
+export interface StepUp {
+  /** Session middleware chain: express-session (fail closed), Passport's session, server-side timeouts. */
+  session: RequestHandler[];
+  /** Mount at `/auth`: login, challenge, step-up, session, logout, factor enrolment and management. */
+  router: Router;
+  requireAuth(options?: RequireAuthOptions): RequestHandler;
+  requireStepUp(options?: RequireStepUpOptions): RequestHandler;
+  strategies: { password: PasswordStrategy; totp: TotpStrategy; backupCode: BackupCodeStrategy };
+  stores: { users: UserStore; tenants: TenantStore; audit: AuditStore; sessions: Store };
+  events: StepUpEvents;
+  /** Operator helpers (also used by the admin API and the example app). */
+  createTenant: (input: Parameters<typeof createTenant>[1]) => ReturnType<typeof createTenant>;
+  createUser: (input: Parameters<typeof createUser>[1]) => ReturnType<typeof createUser>;
+  /** Ends every session of a user (admin reset, password change, disable). */
+  endUserSessions(tenantId: string, userId: string, reason: 'mfa_reset' | 'password_changed' | 'user_disabled' | 'logout_all'): Promise<string[]>;
+  /** Internal context, for the plugin's own modules and tests. */
+  context: StepUpContext;
+}
+
+/**
+ * Who a code is checked against: the pending user of an `mfa_required` session (purpose login), or
+ * the authenticated user (purpose step-up). Never anything from the body (MFA-07).
+ */
+async function factorTarget(ctx: StepUpContext, req: Request): Promise<{ user: UserRecord; purpose: Purpose; binding: string; tenantId: string }> {
+  const mfa = req.session?.mfa;
+  let tenantId: string;
+  let userId: string;
+  let purpose: Purpose;
+  let binding: string;
+  if (req.user && mfa?.state === 'authenticated') {
+    ({ tenantId, id: userId } = req.user);
+    purpose = 'step_up';
+    binding = req.session.bindingId ?? req.sessionID;
+  } else {
+    const check = checkPending(mfa, 'mfa_required', ctx.now());
+    if (!check.ok) throw new StepUpError(check.reason === 'expired' ? 'challenge_expired' : 'no_pending_login');
+    ({ tenantId, userId, id: binding } = check.pending);
+    purpose = 'login';
+  }
+  const user = await ctx.users.findById(tenantId, userId);
+  if (!user || user.disabledAt) throw new StepUpError('unauthenticated');
+  return { user, purpose, binding, tenantId };
+}
+
+/** Builds the plugin: checks the options once (TypeError naming a bad one) and registers the strategies. */
+export function createStepUp(options: StepUpOptions): StepUp {
+  const ctx = createContext(options);
+  const passport: PassportLike = ctx.opts.passport ?? defaultPassport;
+
+  const codeVerify = (method: Method) => async (req: Request, code: string) => {
+    const target = await factorTarget(ctx, req);
+    const tenant = await ctx.tenants.findById(target.tenantId);
+    if (!tenant) throw new StepUpError('unauthenticated');
+    const ok = await verifySecondFactor(ctx, { user: target.user, tenant, method, code, purpose: target.purpose, binding: target.binding }, req);
+    return ok ? target.user : (false as const);
+  };
+
+  const strategies = {
+    password: new PasswordStrategy((req, email, password) => verifyPassword(ctx, req, String(req.body?.tenant ?? ''), email, password)),
+    totp: new TotpStrategy(codeVerify('totp')),
+    backupCode: new BackupCodeStrategy(codeVerify('backup_code')),
+  };
+  passport.use(strategies.password.name, strategies.password as never);
+  passport.use(strategies.totp.name, strategies.totp as never);
+  passport.use(strategies.backupCode.name, strategies.backupCode as never);
+
+  // The session holds the small StepUpUser itself: no database lookup per request.
+  passport.serializeUser((user: Express.User, done) => {
+    const u = user as Partial<Express.User>;
+    if (u && typeof u.id === 'string' && typeof u.tenantId === 'string' && typeof u.tenant === 'string') {
+      return done(null, { id: u.id, tenantId: u.tenantId, tenant: u.tenant, email: u.email, name: u.name, roles: u.roles });
+    }
+    done('pass');
+  });
+  passport.deserializeUser((obj: unknown, done) => {
+    const u = obj as Partial<Express.User> | null;
+    if (u && typeof u.id === 'string' && typeof u.tenantId === 'string' && Array.isArray(u.roles)) return done(null, u as Express.User);
+    done('pass');
+  });
+
+  const router = Router();
+  router.use(originCheck(ctx), ...jsonOnly());
+  router.use(authRoutes(ctx, passport));
+  router.use('/mfa', mfaRoutes(ctx));
+  router.use(errorHandler(ctx));
+
+  return {
+    session: buildSessionMiddleware(ctx, passport),
+    router,
+    requireAuth: (o) => requireAuth(ctx, o),
+    requireStepUp: (o) => requireStepUp(ctx, o),
+    strategies,
+    stores: { users: ctx.users, tenants: ctx.tenants, audit: ctx.audit, sessions: ctx.sessionStore },
+    events: ctx.events,
+    createTenant: (input) => createTenant(ctx, input),
+    createUser: (input) => createUser(ctx, input),
+    async endUserSessions(tenantId, userId, reason) {
+      const ended = await ctx.sessionIndex.endAll(tenantId, userId);
+      if (ended.length) ctx.events.emitSessionsEnded({ tenantId, userId, sessionIds: ended, reason });
+      return ended;
+    },
+    context: ctx,
+  };
+}

@@ -1,0 +1,97 @@
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import { z } from 'zod';
+import type { StepUpContext } from '../lib/context';
+import { StepUpError } from '../lib/errors';
+import { sendError } from '../lib/guards';
+
+const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/** Async handler for Express 4 and 5 alike: a rejected promise goes to the router's error handler. */
+export function h(fn: (req: Request, res: Response) => Promise<unknown>): RequestHandler {
+  return (req, res, next) => {
+    fn(req, res).catch(next);
+  };
+}
+
+/**
+ * Refuses cross-site state changes (ATK-16): the Origin, when sent, must be allowlisted (or be the
+ * request's own origin when no allowlist is set); `Sec-Fetch-Site: cross-site|same-site` without an
+ * allowlisted Origin is refused. Non-browser clients send neither and pass.
+ */
+export function originCheck(ctx: StepUpContext): RequestHandler {
+  const allowed = new Set(ctx.opts.allowedOrigins.map((o) => new URL(o).origin));
+  return (req, res, next) => {
+    if (!UNSAFE.has(req.method)) return next();
+    const origin = req.get('origin');
+    const site = req.get('sec-fetch-site');
+    if (origin !== undefined) {
+      const own = `${req.protocol}://${req.get('host')}`;
+      const ok = allowed.size > 0 ? allowed.has(origin) : origin === own;
+      if (!ok) return sendError(res, new StepUpError('forbidden', 'Cross-site request refused.'));
+      return next();
+    }
+    if (site && site !== 'same-origin' && site !== 'none') return sendError(res, new StepUpError('forbidden', 'Cross-site request refused.'));
+    next();
+  };
+}
+
+/**
+ * JSON only (MFA-55): a body in any other type is 415, so urlencoded `email[$ne]=` and text/plain
+ * simple requests never reach a handler. Bodies are capped at 16 KiB.
+ */
+export function jsonOnly(): RequestHandler[] {
+  const parse = express.json({ limit: '16kb', strict: true, type: 'application/json' });
+  const requireJson: RequestHandler = (req, res, next) => {
+    if (!UNSAFE.has(req.method)) return next();
+    const length = Number(req.get('content-length') ?? 0);
+    const hasBody = length > 0 || req.get('transfer-encoding') !== undefined;
+    if (hasBody && !req.is('application/json')) return sendError(res, new StepUpError('unsupported_media_type'));
+    next();
+  };
+  return [requireJson, parse];
+}
+
+/** Validates a body against a zod schema before anything touches a store; 400 otherwise. */
+export function body<T extends z.ZodType>(schema: T, req: Request): z.infer<T> {
+  const res = schema.safeParse(req.body ?? {});
+  if (!res.success) {
+    const issue = res.error.issues[0];
+    const field = issue?.path.join('.') || 'body';
+    throw new StepUpError('invalid_request', `Field "${field}" is invalid.`);
+  }
+  return res.data;
+}
+
+/** The router's last middleware: every error leaves as `{error, message}` with its table status. */
+export function errorHandler(ctx: StepUpContext) {
+  return (err: unknown, _req: Request, res: Response, _next: NextFunction): void => {
+    if (!(err instanceof StepUpError)) {
+      const e = err as { type?: string; message?: string; code?: string };
+      // Store trouble (Redis/Mongo down) fails closed as 503; nothing about it reaches the client.
+      if (isStoreOutage(err)) {
+        ctx.logger.error('store unavailable', { err: e.message });
+        return sendError(res, new StepUpError('unavailable'));
+      }
+      if (!e.type) ctx.logger.error('unexpected error', { err: e.message, code: e.code });
+    }
+    sendError(res, err);
+  };
+}
+
+function isStoreOutage(err: unknown): boolean {
+  const e = err as { name?: string; message?: string; code?: string };
+  if (!e) return false;
+  if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND'].includes(e.code ?? '')) return true;
+  const name = e.name ?? '';
+  if (/^Mongo|MaxRetriesPerRequestError|AbortError/.test(name)) return true;
+  return /Connection is closed|Stream isn't writeable|enableOfflineQueue|connection (is )?(closed|lost)|buffering timed out/i.test(e.message ?? '');
+}
+
+// Shared field schemas: strings only, bounded, so operator objects and type confusion are 400.
+export const fields = {
+  tenant: z.string().min(1).max(63).regex(/^[a-z0-9-]+$/),
+  email: z.string().min(3).max(254).regex(/^[^\s@]+@[^\s@]+$/),
+  password: z.string().min(1).max(1024),
+  method: z.enum(['totp', 'backup_code', 'email_otp', 'sms_otp']),
+  code: z.string().min(1).max(32),
+};
