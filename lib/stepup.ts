@@ -18,6 +18,8 @@ import { TotpStrategy } from '../strategies/totp';
 import { BackupCodeStrategy } from '../strategies/backup-code';
 import { authRoutes } from '../routes/auth';
 import { mfaRoutes } from '../routes/mfa';
+import { adminRoutes } from '../routes/admin';
+import { accountRoutes } from '../routes/account';
 import { errorHandler, jsonOnly, originCheck } from '../routes/common';
 
 export interface StepUp {
@@ -25,6 +27,8 @@ export interface StepUp {
   session: RequestHandler[];
   /** Mount at `/auth`: login, challenge, step-up, session, logout, factor enrolment and management. */
   router: Router;
+  /** Mount at `/admin`: tenants, users, policy, MFA resets and the audit trail. */
+  adminRouter: Router;
   requireAuth(options?: RequireAuthOptions): RequestHandler;
   requireStepUp(options?: RequireStepUpOptions): RequestHandler;
   strategies: { password: PasswordStrategy; totp: TotpStrategy; backupCode: BackupCodeStrategy };
@@ -104,11 +108,18 @@ export function createStepUp(options: StepUpOptions): StepUp {
   router.use(originCheck(ctx), ...jsonOnly());
   router.use(authRoutes(ctx, passport));
   router.use('/mfa', mfaRoutes(ctx));
+  router.use(accountRoutes(ctx));
   router.use(errorHandler(ctx));
+
+  const adminRouter = Router();
+  adminRouter.use(originCheck(ctx), ...jsonOnly());
+  adminRouter.use(adminRoutes(ctx));
+  adminRouter.use(errorHandler(ctx));
 
   return {
     session: buildSessionMiddleware(ctx, passport),
     router,
+    adminRouter,
     requireAuth: (o) => requireAuth(ctx, o),
     requireStepUp: (o) => requireStepUp(ctx, o),
     strategies,

@@ -62,6 +62,7 @@ export function buildApp(opts: { redis?: boolean | Redis; overrides?: Partial<St
   const app = express();
   app.use(stepUp.session);
   app.use('/auth', stepUp.router);
+  app.use('/admin', stepUp.adminRouter);
   app.get('/api/profile', stepUp.requireAuth(), (req, res) => {
     res.json({ user: req.user });
   });
