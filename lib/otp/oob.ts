@@ -29,6 +29,10 @@ export interface OobCodesOptions {
   perIpPerHour?: number;
   /** Sends per destination address or number (per tenant) in any sliding hour. Default 5. */
   perDestinationPerHour?: number;
+  /** Budget of sends per UTC day for the whole deployment (all tenants; cost and spam cap). Default: none. */
+  globalSendsPerDay?: number;
+  /** Told once per refused send when the global budget is spent (an alert for operators). */
+  onBudgetExhausted?: (info: { day: string; budget: number }) => void;
 }
 
 export interface OobSlot {
@@ -52,6 +56,7 @@ export interface OobVerifyInput extends OobSlot {
 }
 
 const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
 const CODE_PATTERN = /^[0-9]{6}$/;
 
 interface Entry {
@@ -103,6 +108,8 @@ export class OobCodes {
   readonly cooldownSeconds: number;
   readonly perIpPerHour: number;
   readonly perDestinationPerHour: number;
+  readonly globalSendsPerDay: number | null;
+  private readonly onBudgetExhausted?: (info: { day: string; budget: number }) => void;
   private readonly store: EphemeralStore;
   private readonly now: () => number;
   private readonly codeKey: Buffer;
@@ -126,6 +133,9 @@ export class OobCodes {
     this.cooldownSeconds = int('cooldownSeconds', 0, 3600);
     this.perIpPerHour = int('perIpPerHour', 1);
     this.perDestinationPerHour = int('perDestinationPerHour', 1);
+    this.globalSendsPerDay = o.globalSendsPerDay === undefined ? null : int('globalSendsPerDay', 1);
+    if (o.onBudgetExhausted !== undefined && typeof o.onBudgetExhausted !== 'function') throw new TypeError('OobCodes: `onBudgetExhausted` must be a function');
+    this.onBudgetExhausted = o.onBudgetExhausted;
     this.store = o.store;
     this.now = o.now;
     this.codeKey = deriveKey(o.secret, 'oob-code');
@@ -161,6 +171,15 @@ export class OobCodes {
       if (retryAfter !== null) {
         await Promise.all(taken.map(([k, m]) => this.store.srem(k, m)));
         throw new StepUpError('rate_limited', undefined, { retryAfterSeconds: retryAfter });
+      }
+    }
+    if (this.globalSendsPerDay !== null) {
+      // A fixed UTC-day bucket on the injected clock; an INCR keeps it O(1) whatever the volume.
+      const day = Math.floor(now / DAY_MS);
+      if ((await this.store.incr(`oob:global:${day}`, 2 * DAY_MS)) > this.globalSendsPerDay) {
+        await Promise.all(taken.map(([k, m]) => this.store.srem(k, m)));
+        this.onBudgetExhausted?.({ day: new Date(day * DAY_MS).toISOString().slice(0, 10), budget: this.globalSendsPerDay });
+        throw new StepUpError('rate_limited', undefined, { retryAfterSeconds: seconds((day + 1) * DAY_MS - now) });
       }
     }
 
@@ -260,7 +279,7 @@ export class OobCodes {
 
   /** `<ts>:<seq>:<id>` for a new log entry. The counter's TTL only bounds its size; a restart only matters within one ms. */
   private async stamp(tenantId: string, now: number): Promise<string> {
-    const seq = await this.store.incr(`oob:seq:${enc(tenantId)}`, 86_400_000);
+    const seq = await this.store.incr(`oob:seq:${enc(tenantId)}`, DAY_MS);
     return `${now}:${seq}:${randomId(6)}`;
   }
 

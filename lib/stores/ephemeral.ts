@@ -101,9 +101,10 @@ export class MemoryEphemeralStore implements EphemeralStore {
   }
 
   async take(key: string): Promise<string | null> {
-    const v = await this.get(key);
+    // Synchronous read-and-delete: no await between them, so concurrent callers cannot both see it.
+    const e = this.live(key);
     this.values.delete(key);
-    return v;
+    return e && typeof e.v === 'string' ? e.v : null;
   }
 
   async incr(key: string, ttlMs: number): Promise<number> {

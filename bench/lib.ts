@@ -1,0 +1,82 @@
+import { spawn, type ChildProcess, execFileSync } from 'node:child_process';
+import net from 'node:net';
+import readline from 'node:readline';
+import { Redis } from 'ioredis';
+
+export interface Row {
+  scenario: string;
+  metric: string;
+  value: number;
+  unit: string;
+  baseline: string | null;
+  baselineValue: number | null;
+  ratio: number | null;
+  /** What the figure is compared against, and whether higher is better. */
+  better?: 'higher' | 'lower';
+  target?: string;
+  met?: boolean | null;
+}
+
+export const rows: Row[] = [];
+
+export function record(r: Omit<Row, 'ratio'> & { ratio?: number | null }): void {
+  const ratio = r.ratio ?? (r.baselineValue ? r.value / r.baselineValue : null);
+  rows.push({ ...r, ratio });
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** REDIS_URL, or a private redis-server on a free port (stopped at exit). */
+export async function startRedis(): Promise<{ url: string; stop: () => void }> {
+  if (process.env.REDIS_URL) return { url: process.env.REDIS_URL, stop: () => undefined };
+  const bin = execFileSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' }).trim();
+  const port = await freePort();
+  const child = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const url = `redis://127.0.0.1:${port}`;
+  const r = new Redis(url, { lazyConnect: true, retryStrategy: (n) => (n > 50 ? null : 50) });
+  r.on('error', () => undefined);
+  await r.connect();
+  await r.ping();
+  r.disconnect();
+  return { url, stop: () => child.kill('SIGTERM') };
+}
+
+/** Starts `tsx bench/server.ts <variant>` and waits for its JSON line. */
+export async function startServer(variant: string, env: Record<string, string>): Promise<{ info: Record<string, unknown>; child: ChildProcess }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/server.ts', variant], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const rl = readline.createInterface({ input: child.stdout! });
+  const line = await new Promise<string>((resolve, reject) => {
+    rl.once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`bench server ${variant} exited with ${code}`)));
+  });
+  rl.close();
+  return { info: JSON.parse(line) as Record<string, unknown>, child };
+}
+
+export async function commandCount(url: string): Promise<number> {
+  const r = new Redis(url);
+  const info = await r.info('commandstats');
+  r.disconnect();
+  let total = 0;
+  for (const m of info.matchAll(/^cmdstat_(\w+):calls=(\d+)/gm)) if (m[1] !== 'info') total += Number(m[2]);
+  return total;
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (!sorted.length) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+export function fmt(n: number | null | undefined, digits = 2): string {
+  if (n === null || n === undefined || Number.isNaN(n)) return '-';
+  return Math.abs(n) >= 100 ? n.toFixed(0) : n.toFixed(digits);
+}

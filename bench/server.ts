@@ -1,0 +1,114 @@
+// A benchmark server in its own process, so the load generator does not share its event loop.
+// Usage: tsx bench/server.ts <bare|session|plugin> ; prints one JSON line {port, cookie?, pendingCookies?}.
+import express from 'express';
+import http from 'node:http';
+import { randomBytes } from 'node:crypto';
+import session from 'express-session';
+import { RedisStore } from 'connect-redis';
+import { Redis } from 'ioredis';
+import { Passport } from 'passport';
+import { createStepUp, MemoryAuditStore, MemoryTenantStore, MemoryUserStore } from '../lib';
+import { generateTotpSecret, hotp, decodeSecret, stepAt } from '../lib/otp/totp';
+import { totpAad } from '../lib/factors';
+
+const variant = process.argv[2] ?? 'bare';
+const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const SECRET = 'bench-session-secret-0123456789abcdef0123456789';
+const USER = { id: 'u1', tenantId: 't1', tenant: 'acme', email: 'bench@acme.test', name: 'Bench', roles: ['user'] as const };
+
+function listen(app: express.Express): Promise<{ server: http.Server; port: number }> {
+  return new Promise((resolve) => {
+    const server = http.createServer(app);
+    server.listen(0, '127.0.0.1', () => resolve({ server, port: (server.address() as { port: number }).port }));
+  });
+}
+
+function cookieOf(res: Response): string {
+  const raw = res.headers.getSetCookie?.() ?? [];
+  return raw.map((c) => c.split(';')[0]).join('; ');
+}
+
+async function post(port: number, path: string, body: unknown, cookie?: string): Promise<Response> {
+  return fetch(`http://127.0.0.1:${port}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(cookie ? { cookie } : {}) },
+    body: JSON.stringify(body),
+  });
+}
+
+async function bare(): Promise<void> {
+  const app = express();
+  app.get('/guarded', (_req, res) => {
+    res.json({ user: USER });
+  });
+  const { port } = await listen(app);
+  console.log(JSON.stringify({ port }));
+}
+
+async function sessionBaseline(): Promise<void> {
+  const redis = new Redis(redisUrl);
+  const passport = new Passport();
+  passport.serializeUser((u, done) => done(null, u));
+  passport.deserializeUser((u: Express.User, done) => done(null, u));
+  const app = express();
+  app.use(session({ secret: SECRET, store: new RedisStore({ client: redis, prefix: `bench:${randomBytes(4).toString('hex')}:` }), resave: false, saveUninitialized: false, name: 'sid' }));
+  app.use(passport.session());
+  app.post('/login', (req, res, next) => req.login({ ...USER, roles: [...USER.roles] }, (err) => (err ? next(err) : res.json({ ok: true }))));
+  app.get('/guarded', (req, res) => {
+    if (!req.isAuthenticated()) return res.status(401).end();
+    res.json({ user: req.user });
+  });
+  const { port } = await listen(app);
+  const cookie = cookieOf(await post(port, '/login', {}));
+  console.log(JSON.stringify({ port, cookie }));
+}
+
+async function plugin(): Promise<void> {
+  const redis = new Redis(redisUrl);
+  const users = new MemoryUserStore();
+  const tenants = new MemoryTenantStore();
+  const stepUp = createStepUp({
+    issuer: 'bench',
+    session: { secret: SECRET },
+    keys: [{ id: 'k1', key: randomBytes(32) }],
+    stores: { users, tenants, audit: new MemoryAuditStore() },
+    redis,
+    redisPrefix: `bench:${randomBytes(4).toString('hex')}:`,
+    passport: new Passport(),
+    lockout: { maxFailures: 10, lockSeconds: 900 },
+    passwordLimits: { perAccount: 100, perIp: 100000, lockSeconds: 60 },
+  });
+  const app = express();
+  app.use(stepUp.session);
+  app.use('/auth', stepUp.router);
+  app.get('/guarded', stepUp.requireAuth({ aal: 2 }), (req, res) => {
+    res.json({ user: req.user });
+  });
+  const tenant = await stepUp.createTenant({ slug: 'acme', name: 'Acme' });
+  const secrets: Record<string, string> = {};
+  const count = Number(process.env.BENCH_USERS ?? 2);
+  for (let i = 0; i < count; i++) {
+    const email = `user${i}@acme.test`;
+    const { user } = await stepUp.createUser({ tenantId: tenant.id, email, password: 'bench password 123' });
+    const secret = generateTotpSecret();
+    secrets[email] = secret;
+    await users.update(tenant.id, user.id, { mfa: { totp: { secret: stepUp.context.box.seal(secret, totpAad(user)), enrolledAt: new Date(), lastStep: -1 } } });
+  }
+  const { port } = await listen(app);
+  // The guarded-request user: logged in with password + TOTP.
+  const login = await post(port, '/auth/login', { tenant: 'acme', email: 'user0@acme.test', password: 'bench password 123' });
+  const pendingCookie = cookieOf(login);
+  const code = hotp(decodeSecret(secrets['user0@acme.test']!), stepAt(Date.now()));
+  const done = await post(port, '/auth/mfa/challenge', { method: 'totp', code }, pendingCookie);
+  console.log(JSON.stringify({ port, cookie: cookieOf(done), secrets, status: done.status }));
+}
+
+const run = { bare, session: sessionBaseline, plugin }[variant];
+if (!run) {
+  console.error(`unknown variant ${variant}`);
+  process.exit(2);
+}
+run().catch((err: Error) => {
+  console.error(err.message);
+  process.exit(1);
+});
