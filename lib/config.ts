@@ -5,16 +5,7 @@ import type { PassportLike } from './passport-like';
 import type { KeyRingEntry } from './crypto/secretbox';
 import type { Argon2Params } from './crypto/passwords';
 import type { AuditStore, TenantStore, UserStore } from './stores/ports';
-
-// Structural types of the delivery ports (lib/delivery implements them).
-export interface MailerLike {
-  send(msg: { to: string; subject: string; text: string; html: string }): Promise<void>;
-}
-export interface SmsSenderLike {
-  send(msg: { to: string; text: string }): Promise<void>;
-}
-type Mailer = MailerLike;
-type SmsSender = SmsSenderLike;
+import type { Mailer, SmsSender } from './delivery/ports';
 
 export interface Logger {
   info(msg: string, fields?: Record<string, unknown>): void;

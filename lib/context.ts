@@ -14,6 +14,8 @@ import { DEFAULT_TOTP, type TotpParams } from './otp/totp';
 import { StepUpEvents } from './events';
 import { SessionIndex } from './session-index';
 import type { AuditEvent, UserRecord } from './types';
+import { OobCodes } from './otp/oob';
+import { securityNotice } from './delivery/messages';
 
 export type NoticeEvent =
   | 'factor_added'
@@ -53,7 +55,9 @@ export interface StepUpContext {
   record(req: Request | null, event: Omit<AuditEvent, 'at' | 'ip' | 'userAgent'>): Promise<void>;
   /** Security notification to the user through an independent channel (mail); fire and forget. */
   notify(user: UserRecord, notice: Notice): void;
-  /** Set by the out-of-band module when a mailer is configured. */
+  /** Email and SMS codes: one engine, bound to (user, purpose, channel, login or session). */
+  oob: OobCodes;
+  /** Optional extra receiver of security notices (tests, host hooks); the mailer gets them too. */
   noticeSender?: (user: UserRecord, notice: Notice) => Promise<void>;
 }
 
@@ -131,10 +135,22 @@ export function createContext(input: StepUpOptions): StepUpContext {
       events.emitAudit(full);
     },
     notify(user, notice) {
-      const send = ctx.noticeSender;
-      if (!send) return;
-      send(user, notice).catch((err: Error) => logger.warn('security notification failed', { event: notice.event, err: err.message }));
+      ctx.noticeSender?.(user, notice).catch((err: Error) => logger.warn('security notification hook failed', { event: notice.event, err: err.message }));
+      const mailer = opts.mailer;
+      if (!mailer) return;
+      const content = securityNotice({ event: notice.event, method: notice.method, remaining: notice.remaining, appName: opts.issuer });
+      mailer.send({ to: user.email, ...content }).catch((err: Error) => logger.warn('security notification failed', { event: notice.event, err: err.message }));
     },
+    oob: new OobCodes({
+      store: ephemeral,
+      now,
+      secret: deriveKey(box.keyFor(box.currentKeyId)!, 'oob-codes'),
+      codeTtlSeconds: opts.oob.codeTtlSeconds,
+      maxAttempts: opts.oob.maxAttempts,
+      sendsPerHour: opts.oob.sendsPerHour,
+      cooldownSeconds: opts.oob.cooldownSeconds,
+      perIpPerHour: opts.oob.perIpPerHour,
+    }),
   };
   return ctx;
 }

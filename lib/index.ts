@@ -9,7 +9,9 @@
  * app.get('/api/profile', stepUp.requireAuth({ aal: 2 }), (req, res) => res.json(req.user));
  */
 export { createStepUp, type StepUp } from './stepup';
-export type { StepUpOptions, Logger, MailerLike, SmsSenderLike } from './config';
+export type { StepUpOptions, Logger } from './config';
+export type { Mailer, SmsSender, MailMessage, SmsMessage } from './delivery/ports';
+export { SmtpMailer, WebhookSmsSender, DevOutbox, verifyWebhookSignature, signWebhook, type OutboxEntry } from './delivery';
 export { StepUpError, ERROR_TABLE, type ErrorCode } from './errors';
 export * as errors from './errors';
 export type { MfaSession, MfaState, PendingLogin } from './state';
@@ -22,6 +24,8 @@ export { SecretBox, type KeyRingEntry } from './crypto/secretbox';
 export { PasswordStrategy } from '../strategies/password';
 export { TotpStrategy } from '../strategies/totp';
 export { BackupCodeStrategy } from '../strategies/backup-code';
+export { EmailOtpStrategy } from '../strategies/email-otp';
+export { SmsOtpStrategy } from '../strategies/sms-otp';
 export type {
   Method,
   Role,

@@ -16,6 +16,10 @@ import type { Method, UserRecord } from './types';
 import { PasswordStrategy } from '../strategies/password';
 import { TotpStrategy } from '../strategies/totp';
 import { BackupCodeStrategy } from '../strategies/backup-code';
+import { EmailOtpStrategy } from '../strategies/email-otp';
+import { SmsOtpStrategy } from '../strategies/sms-otp';
+import { oobRoutes } from '../routes/oob';
+import './oob-factor';
 import { authRoutes } from '../routes/auth';
 import { mfaRoutes } from '../routes/mfa';
 import { adminRoutes } from '../routes/admin';
@@ -31,7 +35,7 @@ export interface StepUp {
   adminRouter: Router;
   requireAuth(options?: RequireAuthOptions): RequestHandler;
   requireStepUp(options?: RequireStepUpOptions): RequestHandler;
-  strategies: { password: PasswordStrategy; totp: TotpStrategy; backupCode: BackupCodeStrategy };
+  strategies: { password: PasswordStrategy; totp: TotpStrategy; backupCode: BackupCodeStrategy; emailOtp: EmailOtpStrategy; smsOtp: SmsOtpStrategy };
   stores: { users: UserStore; tenants: TenantStore; audit: AuditStore; sessions: Store };
   events: StepUpEvents;
   /** Operator helpers (also used by the admin API and the example app). */
@@ -85,10 +89,14 @@ export function createStepUp(options: StepUpOptions): StepUp {
     password: new PasswordStrategy((req, email, password) => verifyPassword(ctx, req, String(req.body?.tenant ?? ''), email, password)),
     totp: new TotpStrategy(codeVerify('totp')),
     backupCode: new BackupCodeStrategy(codeVerify('backup_code')),
+    emailOtp: new EmailOtpStrategy(codeVerify('email_otp')),
+    smsOtp: new SmsOtpStrategy(codeVerify('sms_otp')),
   };
   passport.use(strategies.password.name, strategies.password as never);
   passport.use(strategies.totp.name, strategies.totp as never);
   passport.use(strategies.backupCode.name, strategies.backupCode as never);
+  passport.use(strategies.emailOtp.name, strategies.emailOtp as never);
+  passport.use(strategies.smsOtp.name, strategies.smsOtp as never);
 
   // The session holds the small StepUpUser itself: no database lookup per request.
   passport.serializeUser((user: Express.User, done) => {
@@ -108,6 +116,7 @@ export function createStepUp(options: StepUpOptions): StepUp {
   router.use(originCheck(ctx), ...jsonOnly());
   router.use(authRoutes(ctx, passport));
   router.use('/mfa', mfaRoutes(ctx));
+  router.use('/mfa', oobRoutes(ctx));
   router.use(accountRoutes(ctx));
   router.use(errorHandler(ctx));
 

@@ -1,8 +1,151 @@
-import { Router } from 'express';
+import { Router, type Request, type RequestHandler, type Response } from 'express';
+import { z } from 'zod';
 import type { StepUpContext } from '../lib/context';
+import { StepUpError } from '../lib/errors';
+import { requireAuth, requireStepUp, sendError } from '../lib/guards';
+import { provisionTenant, provisionUser, resetUserMfa, updateTenantPolicy } from '../lib/admin';
+import { policyPatchSchema, policyView } from '../lib/tenancy/policy';
+import { loadActor, tenantInScope, type Actor } from '../lib/tenancy/scope';
+import { auditView, tenantView, userView } from '../lib/tenancy/views';
+import type { TenantRecord } from '../lib/types';
+import { body, fields, h } from './common';
 
-/** Mounted at `/admin`: tenants, users, policy, audited MFA resets (filled in by the tenants work). */
-export function adminRoutes(_ctx: StepUpContext): Router {
+// Every route: aal 2, then admin or superadmin (re-read from the store), then the path's tenant
+// checked against the actor: a superadmin may act on every tenant, an admin on its own only
+// (another slug: 403 `forbidden`; a user id of another tenant under its own slug: 404 `not_found`).
+// Tenant hints in headers, query or body are never read; bodies are strict (unknown field: 400).
+
+const name = z.string().trim().min(1).max(200);
+const createTenantBody = z.strictObject({
+  slug: fields.tenant,
+  name,
+  policy: policyPatchSchema.optional(),
+  admin: z.strictObject({ email: fields.email, name: name.optional() }),
+});
+const createUserBody = z.strictObject({ email: fields.email, name: name.optional(), role: z.enum(['user', 'admin']).default('user') });
+const empty = z.strictObject({});
+const nonEmptyPolicyPatch = policyPatchSchema.refine((p) => Object.keys(p).length > 0, 'nothing to change');
+const userId = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/);
+
+// Query strings: unknown keys are ignored (never interpreted), known ones must be single strings.
+const listQuery = z.object({ limit: z.string().regex(/^\d{1,4}$/).optional(), after: userId.optional() });
+const auditQuery = z.object({ limit: z.string().regex(/^\d{1,4}$/).optional(), before: z.iso.datetime({ offset: true }).optional() });
+
+function query<T extends z.ZodType>(schema: T, req: Request): z.infer<T> {
+  const res = schema.safeParse(req.query ?? {});
+  if (!res.success) throw new StepUpError('invalid_request', `Query parameter "${res.error.issues[0]?.path.join('.') || 'query'}" is invalid.`);
+  return res.data;
+}
+
+function limitOf(raw: string | undefined, def: number, max: number): number {
+  if (raw === undefined) return def;
+  const n = Number(raw);
+  if (n < 1 || n > max) throw new StepUpError('invalid_request', `Query parameter "limit" must be 1 to ${max}.`);
+  return n;
+}
+
+const actorOf = (res: Response): Actor => res.locals.stepUpActor as Actor;
+const tenantOf = (res: Response): TenantRecord => res.locals.stepUpTenant as TenantRecord;
+
+export function adminRoutes(ctx: StepUpContext): Router {
   const r = Router();
+
+  const actor: RequestHandler = (req, res, next) => {
+    loadActor(ctx, req).then((a) => {
+      res.locals.stepUpActor = a;
+      next();
+    }, next);
+  };
+  const superadminOnly: RequestHandler = (_req, res, next) => (actorOf(res).superadmin ? next() : sendError(res, new StepUpError('forbidden')));
+  const scoped: RequestHandler = (req, res, next) => {
+    tenantInScope(ctx, actorOf(res), String(req.params.slug ?? '')).then((t) => {
+      res.locals.stepUpTenant = t;
+      next();
+    }, next);
+  };
+  // Scope first, then freshness: a cross-tenant call is refused the same way, stale or not.
+  const stepUp = requireStepUp(ctx);
+
+  r.use(requireAuth(ctx, { aal: 2 }), actor);
+  r.use((_req, res, next) => {
+    res.set('Cache-Control', 'no-store');
+    next();
+  });
+
+  r.post(
+    '/tenants',
+    superadminOnly,
+    h(async (req, res) => {
+      const input = body(createTenantBody, req);
+      const out = await provisionTenant(ctx, req, actorOf(res), input);
+      res.status(201).json({ tenant: tenantView(out.tenant), admin: { id: out.admin.id, email: out.admin.email }, initialPassword: out.initialPassword });
+    }),
+  );
+
+  r.get(
+    '/tenants',
+    superadminOnly,
+    h(async (_req, res) => {
+      res.json({ tenants: (await ctx.tenants.list()).map(tenantView) });
+    }),
+  );
+
+  r.get(
+    '/tenants/:slug/users',
+    scoped,
+    h(async (req, res) => {
+      const q = query(listQuery, req);
+      const limit = limitOf(q.limit, 50, 100);
+      const users = await ctx.users.list(tenantOf(res).id, { limit, after: q.after });
+      res.json({ users: users.map(userView), next: users.length === limit ? users[users.length - 1]!.id : null });
+    }),
+  );
+
+  r.post(
+    '/tenants/:slug/users',
+    scoped,
+    h(async (req, res) => {
+      const input = body(createUserBody, req);
+      const out = await provisionUser(ctx, req, actorOf(res), tenantOf(res), input);
+      res.status(201).json({ user: userView(out.user), initialPassword: out.initialPassword });
+    }),
+  );
+
+  r.post(
+    '/tenants/:slug/users/:id/mfa/reset',
+    scoped,
+    stepUp,
+    h(async (req, res) => {
+      body(empty, req);
+      const id = userId.safeParse(req.params.id);
+      if (!id.success) throw new StepUpError('not_found');
+      await resetUserMfa(ctx, req, actorOf(res), tenantOf(res), id.data);
+      res.status(204).end();
+    }),
+  );
+
+  r.patch(
+    '/tenants/:slug/policy',
+    scoped,
+    stepUp,
+    h(async (req, res) => {
+      const patch = body(nonEmptyPolicyPatch, req);
+      const updated = await updateTenantPolicy(ctx, req, actorOf(res), tenantOf(res), patch);
+      res.json(policyView(updated.policy));
+    }),
+  );
+
+  r.get(
+    '/tenants/:slug/audit',
+    scoped,
+    h(async (req, res) => {
+      const q = query(auditQuery, req);
+      const limit = limitOf(q.limit, 50, 200);
+      const events = await ctx.audit.list(tenantOf(res).id, { limit, before: q.before ? new Date(q.before) : undefined });
+      const last = events[events.length - 1];
+      res.json({ events: events.map(auditView), next: events.length === limit && last ? new Date(last.at).toISOString() : null });
+    }),
+  );
+
   return r;
 }

@@ -9,7 +9,7 @@ import { subjectOf, type Subject } from '../lib/subject';
 import { completeWithFactor } from './auth';
 import { body, fields, h } from './common';
 import type { Request } from 'express';
-import { maskPhoneNumber } from '../lib/mask-phone';
+import { maskPhone } from '../lib/mask';
 
 const empty = z.strictObject({});
 const codeOnly = z.strictObject({ code: z.string().regex(/^[0-9]{6}$/) });
@@ -70,7 +70,7 @@ export function mfaRoutes(ctx: StepUpContext): Router {
     h(async (req, res) => {
       const { user } = await subjectOf(ctx, req, false);
       res.set('Cache-Control', 'no-store');
-      res.json(mfaStatus(user, maskPhoneNumber));
+      res.json(mfaStatus(user, maskPhone));
     }),
   );
 

@@ -28,9 +28,13 @@ export abstract class CodeStrategy {
       this.fail({ code: 'invalid_request', message: 'The code has the wrong format.' }, 400);
       return;
     }
-    this.verify(req, code).then(
-      (user) => (user ? this.success(user, { method: this.name }) : this.fail({ code: 'invalid_code' }, 401)),
-      (err: unknown) => this.error(err),
-    );
+    // Whatever verify does (throw, reject), the outcome goes through Passport, never an unhandled rejection.
+    Promise.resolve()
+      .then(() => this.verify(req, code))
+      .then(
+        (user) => (user ? this.success(user, { method: this.name }) : this.fail({ code: 'invalid_code' }, 401)),
+        (err: unknown) => this.error(err),
+      )
+      .catch((err: unknown) => this.error(err));
   }
 }

@@ -20,4 +20,18 @@ export class PasswordStrategy extends LocalStrategy {
       );
     });
   }
+
+  /**
+   * Strings only, from the body only: passport-local would hand an operator object such as
+   * `{"$ne": null}` to the verify function, and fall back to the query string when the body lacks a field.
+   */
+  override authenticate(req: Request, options?: object): void {
+    const b = (req.body ?? {}) as { tenant?: unknown; email?: unknown; password?: unknown };
+    const bad = (v: unknown) => typeof v !== 'string' || v.length === 0;
+    if (bad(b.email) || bad(b.password) || (b.tenant !== undefined && typeof b.tenant !== 'string')) {
+      this.fail({ code: 'invalid_request', message: 'Missing credentials' }, 400);
+      return;
+    }
+    super.authenticate(req, options);
+  }
 }

@@ -1,4 +1,7 @@
-import { hash, verify, Algorithm } from '@node-rs/argon2';
+import { hash, verify, type Algorithm } from '@node-rs/argon2';
+
+// `Algorithm` is a const enum with no runtime object: name the value once (Argon2id = 2).
+export const ARGON2ID = 2 as Algorithm;
 
 /** argon2id parameters; the default is OWASP's first recommendation (19 MiB, 2 passes, 1 lane). */
 export interface Argon2Params {
@@ -15,7 +18,7 @@ export class PasswordHasher {
   constructor(readonly params: Argon2Params = OWASP_ARGON2) {}
 
   hash(password: string): Promise<string> {
-    return hash(password, { algorithm: Algorithm.Argon2id, ...this.params });
+    return hash(password, { algorithm: ARGON2ID, ...this.params });
   }
 
   /** Verifies; a malformed stored hash counts as a mismatch, never as an error path that differs. */

@@ -8,6 +8,8 @@ export interface KeyRingEntry {
 }
 
 const ID_RE = /^[A-Za-z0-9_-]{1,32}$/;
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
 
 /**
  * AES-256-GCM under a key ring. The first key seals; every key opens, so keys rotate
@@ -45,8 +47,8 @@ export class SecretBox {
 
   seal(plaintext: string, aad = ''): string {
     const key = this.keys.get(this.sealingId)!;
-    const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', key, iv);
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
     if (aad) cipher.setAAD(Buffer.from(aad, 'utf8'));
     const ct = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
     const tag = cipher.getAuthTag();
@@ -60,9 +62,14 @@ export class SecretBox {
     const [, keyId, ivB64, ctB64, tagB64] = parts as [string, string, string, string, string];
     const key = this.keys.get(keyId);
     if (!key) throw new Error('sealed value names an unknown key id');
-    const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(ivB64, 'base64url'));
+    const iv = Buffer.from(ivB64, 'base64url');
+    const tag = Buffer.from(tagB64, 'base64url');
+    // GCM accepts tags as short as 4 bytes unless told otherwise: a truncated tag would cut forgery
+    // to 2^32 tries, so only the full 16-byte tag (and the 12-byte IV seal writes) is accepted.
+    if (iv.length !== IV_BYTES || tag.length !== TAG_BYTES) throw new Error('sealed value has an unknown format');
+    const decipher = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
     if (aad) decipher.setAAD(Buffer.from(aad, 'utf8'));
-    decipher.setAuthTag(Buffer.from(tagB64, 'base64url'));
+    decipher.setAuthTag(tag);
     return Buffer.concat([decipher.update(Buffer.from(ctB64, 'base64url')), decipher.final()]).toString('utf8');
   }
 

@@ -16,6 +16,10 @@ export interface AttemptLimitOptions {
  * Counts failures per key with an atomic INCR taken BEFORE the check runs, so a burst of parallel
  * guesses cannot overrun the budget (ATK-04 d). Lock expiry is checked against the injected clock.
  * Counters live in the ephemeral store (Redis), never in the session (ATK-26).
+ *
+ * The counter is never reset when a lock is set: an attempt that read "not locked" just before the
+ * lock landed still counts past the limit and is refused. Each lock starts a new counter generation
+ * (named after the lock's expiry), so once the lock lifts every caller shares one fresh budget.
  */
 export class AttemptLimiter {
   constructor(
@@ -25,15 +29,29 @@ export class AttemptLimiter {
     readonly options: AttemptLimitOptions,
   ) {}
 
-  private keys(key: string) {
-    return { count: `limit:${this.name}:n:${key}`, lock: `limit:${this.name}:lock:${key}` };
+  private lockKey(key: string): string {
+    return `limit:${this.name}:lock:${key}`;
+  }
+
+  private countKey(key: string, generation: string): string {
+    return `limit:${this.name}:n:${key}:${generation}`;
+  }
+
+  /** The current counter generation and how long the lock still holds (ms, <= 0 when open). */
+  private async state(key: string): Promise<{ generation: string; leftMs: number }> {
+    const raw = await this.store.get(this.lockKey(key));
+    const until = Number(raw ?? 0);
+    return { generation: raw && Number.isFinite(until) ? raw : '0', leftMs: (Number.isFinite(until) ? until : 0) - this.now() };
+  }
+
+  private lockedError(leftMs: number): StepUpError {
+    return new StepUpError(this.options.lockedError, undefined, { retryAfterSeconds: Math.max(1, Math.ceil(leftMs / 1000)) });
   }
 
   /** Throws the locked error while a lock holds. */
   async assertOpen(key: string): Promise<void> {
-    const until = Number((await this.store.get(this.keys(key).lock)) ?? 0);
-    const left = until - this.now();
-    if (left > 0) throw new StepUpError(this.options.lockedError, undefined, { retryAfterSeconds: Math.ceil(left / 1000) });
+    const { leftMs } = await this.state(key);
+    if (leftMs > 0) throw this.lockedError(leftMs);
   }
 
   /**
@@ -42,18 +60,21 @@ export class AttemptLimiter {
    * `failed` reports whether this failure locked the key.
    */
   async reserve(key: string): Promise<number> {
-    await this.assertOpen(key);
-    const n = await this.store.incr(this.keys(key).count, this.options.windowSeconds * 1000);
+    const { generation, leftMs } = await this.state(key);
+    if (leftMs > 0) throw this.lockedError(leftMs);
+    const n = await this.store.incr(this.countKey(key, generation), this.options.windowSeconds * 1000);
     if (n > this.options.maxFailures) {
-      await this.lock(key);
-      throw new StepUpError(this.options.lockedError, undefined, { retryAfterSeconds: this.options.lockSeconds });
+      // The attempt that reached the limit locks (or succeeded and reset); this one is over budget either way.
+      const current = await this.state(key);
+      throw this.lockedError(current.leftMs > 0 ? current.leftMs : this.options.lockSeconds * 1000);
     }
     return n;
   }
 
   /** Counts one failure without reserving first (for caps that only count failures, e.g. per IP). */
   async hit(key: string): Promise<boolean> {
-    const n = await this.store.incr(this.keys(key).count, this.options.windowSeconds * 1000);
+    const { generation } = await this.state(key);
+    const n = await this.store.incr(this.countKey(key, generation), this.options.windowSeconds * 1000);
     return this.failed(key, n);
   }
 
@@ -67,13 +88,13 @@ export class AttemptLimiter {
   }
 
   async succeeded(key: string): Promise<void> {
-    await this.store.del(this.keys(key).count);
+    const { generation } = await this.state(key);
+    await this.store.del(this.countKey(key, generation));
   }
 
   private async lock(key: string): Promise<void> {
-    const k = this.keys(key);
     const ms = this.options.lockSeconds * 1000;
-    await this.store.set(k.lock, String(this.now() + ms), ms + 60_000);
-    await this.store.del(k.count);
+    // Kept as long as a counter of its generation may live, so the generation never falls back.
+    await this.store.set(this.lockKey(key), String(this.now() + ms), ms + this.options.windowSeconds * 1000 + 60_000);
   }
 }

@@ -3,12 +3,17 @@ import type { ResolvedOptions } from './options';
 import type { Conn, Registry } from './registry';
 import { checkSession, loadSession, sameUser } from './session';
 
-/** Close codes used by the server. 4401 = the session ended: the browser client stops reconnecting. */
+/**
+ * Close codes used by the server. 4401 = the session ended: the browser client stops reconnecting.
+ * 4000 = reconnect: for the host after it regenerated a session id (e.g. on step-up), so the client comes
+ * back with the new cookie instead of being closed as "session ended" by the next revalidation.
+ */
 export const CLOSE = {
   goingAway: 1001,
   policy: 1008,
   tooBig: 1009,
   tryAgainLater: 1013,
+  reconnect: 4000,
   sessionEnded: 4401,
 } as const;
 
