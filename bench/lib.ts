@@ -42,11 +42,16 @@ export async function startRedis(): Promise<{ url: string; stop: () => void }> {
   const port = await freePort();
   const child = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
   const url = `redis://127.0.0.1:${port}`;
-  const r = new Redis(url, { lazyConnect: true, retryStrategy: (n) => (n > 50 ? null : 50) });
-  r.on('error', () => undefined);
-  await r.connect();
-  await r.ping();
-  r.disconnect();
+  const until = Date.now() + 5000;
+  for (;;) {
+    const up = await new Promise<boolean>((resolve) => {
+      const sock = net.connect(port, '127.0.0.1', () => (sock.end(), resolve(true)));
+      sock.on('error', () => resolve(false));
+    });
+    if (up) break;
+    if (Date.now() > until) throw new Error('redis-server did not start');
+    await new Promise((r) => setTimeout(r, 50));
+  }
   return { url, stop: () => child.kill('SIGTERM') };
 }
 

@@ -32,8 +32,10 @@ export function encodeSecret(raw: Uint8Array): string {
 
 /** HOTP (RFC 4226 §5.3) for a step counter; 64-bit counters are written big-endian without 32-bit truncation. */
 export function hotp(key: Buffer, counter: number, digits = 6, algorithm: TotpAlgorithm = 'sha1'): string {
-  const msg = Buffer.alloc(8);
-  msg.writeBigUInt64BE(BigInt(counter));
+  // 8-byte big-endian counter, split in two words: `>>>`/`|` alone would truncate past 2^32.
+  const msg = Buffer.allocUnsafe(8);
+  msg.writeUInt32BE(Math.floor(counter / 0x1_0000_0000), 0);
+  msg.writeUInt32BE(counter >>> 0, 4);
   const mac = createHmac(algorithm, key).update(msg).digest();
   const offset = mac[mac.length - 1]! & 0x0f;
   const bin = (mac.readUInt32BE(offset) & 0x7fffffff) % 10 ** digits;
