@@ -6,6 +6,7 @@ import type { KeyRingEntry } from './crypto/secretbox';
 import type { Argon2Params } from './crypto/passwords';
 import type { AuditStore, TenantStore, UserStore } from './stores/ports';
 import type { Mailer, SmsSender } from './delivery/ports';
+import type { RealtimeOptions } from './realtime';
 
 export interface Logger {
   info(msg: string, fields?: Record<string, unknown>): void;
@@ -63,6 +64,8 @@ export interface StepUpOptions {
   oob?: { codeTtlSeconds?: number; maxAttempts?: number; sendsPerHour?: number; cooldownSeconds?: number; perIpPerHour?: number };
   /** Whether an email code lifts a session to aal 2 (default false: NIST does not accept email as OOB). */
   emailOtpCountsAsSecondFactor?: boolean;
+  /** Limits and switches for `stepUp.realtime` (sessions, secret, Redis and origins come from the options above). */
+  realtime?: Partial<Omit<RealtimeOptions, 'sessionStore' | 'secret' | 'cookieName' | 'redis' | 'now' | 'logger' | 'isSessionValid'>>;
 }
 
 const fn = z.custom<(...a: unknown[]) => unknown>((v) => typeof v === 'function');
@@ -110,11 +113,13 @@ const schema = z.object({
     })
     .default({ codeTtlSeconds: 600, maxAttempts: 5, sendsPerHour: 3, cooldownSeconds: 60, perIpPerHour: 20 }),
   emailOtpCountsAsSecondFactor: z.boolean().default(false),
+  realtime: obj.optional(),
 });
 
 type Parsed = z.infer<typeof schema>;
 
-export type ResolvedOptions = Omit<Parsed, 'session' | 'keys' | 'stores' | 'redis' | 'now' | 'logger' | 'passport' | 'mailer' | 'sms' | 'password'> & {
+export type ResolvedOptions = Omit<Parsed, 'session' | 'keys' | 'stores' | 'redis' | 'now' | 'logger' | 'passport' | 'mailer' | 'sms' | 'password' | 'realtime'> & {
+  realtime?: StepUpOptions['realtime'];
   session: Omit<Parsed['session'], 'store' | 'secret'> & { store?: Store; secrets: string[] };
   keys: KeyRingEntry[];
   stores: StepUpOptions['stores'];
@@ -156,5 +161,6 @@ export function resolveOptions(input: StepUpOptions): ResolvedOptions {
     mailer: o.mailer,
     sms: o.sms,
     password: { ...p.password, argon2: o.password?.argon2 },
+    realtime: o.realtime,
   };
 }

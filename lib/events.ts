@@ -21,4 +21,9 @@ export class StepUpEvents extends EventEmitter {
   emitSessionsEnded(e: SessionsEndedEvent): void {
     this.emit('sessions_ended', e);
   }
+
+  /** A privilege step gave the session a new id: sockets on the old id should reconnect with the new cookie. */
+  emitSessionRotated(e: { tenantId: string; userId: string; oldSessionId: string; newSessionId: string }): void {
+    this.emit('session_rotated', e);
+  }
 }

@@ -20,6 +20,8 @@ export type { UserStore, TenantStore, AuditStore } from './stores/ports';
 export { MemoryUserStore, MemoryTenantStore, MemoryAuditStore } from './stores/memory';
 export { MongooseUserStore, MongooseTenantStore, MongooseAuditStore, createMongooseStores } from './stores/mongoose';
 export type { EphemeralStore } from './stores/ephemeral';
+export { createRealtime, REALTIME_CLOSE_CODES } from './realtime';
+export type { Realtime, RealtimeOptions, SyncStatusPayload, NotificationPayload, NotificationTarget } from './realtime';
 export { SecretBox, type KeyRingEntry } from './crypto/secretbox';
 export { PasswordStrategy } from '../strategies/password';
 export { TotpStrategy } from '../strategies/totp';

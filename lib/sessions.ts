@@ -45,7 +45,10 @@ export async function establish(ctx: StepUpContext, req: Request, user: StepUpUs
   req.session.mfa = mfa;
   req.session.bindingId = randomId();
   await saveSession(req);
-  if (oldSid && oldSid !== req.sessionID) await ctx.sessionIndex.remove(user.tenantId, user.id, oldSid);
+  if (oldSid && oldSid !== req.sessionID) {
+    await ctx.sessionIndex.remove(user.tenantId, user.id, oldSid);
+    ctx.events.emitSessionRotated({ tenantId: user.tenantId, userId: user.id, oldSessionId: oldSid, newSessionId: req.sessionID });
+  }
   await ctx.sessionIndex.add(user.tenantId, user.id, req.sessionID);
 }
 
@@ -64,5 +67,7 @@ export async function endSession(ctx: StepUpContext, req: Request, res: Response
     await ctx.sessionIndex.remove(owner.tenantId, owner.id, sid);
     ctx.events.emitSessionsEnded({ tenantId: owner.tenantId, userId: owner.id, sessionIds: [sid], reason: 'logout' });
   }
-  res.clearCookie(cookieName(ctx), { path: '/' });
+  // Same attributes as the session cookie: a browser ignores a `__Host-` clear that is not Secure.
+  const s = ctx.opts.session;
+  res.clearCookie(cookieName(ctx), { path: '/', httpOnly: true, sameSite: s.sameSite, secure: s.secureCookie === 'auto' ? req.secure : s.secureCookie });
 }

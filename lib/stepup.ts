@@ -20,6 +20,9 @@ import { EmailOtpStrategy } from '../strategies/email-otp';
 import { SmsOtpStrategy } from '../strategies/sms-otp';
 import { oobRoutes } from '../routes/oob';
 import './oob-factor';
+import { createRealtime, REALTIME_CLOSE_CODES, type Realtime } from './realtime';
+import { checkAuthenticated, type MfaSession } from './state';
+import { cookieName } from './sessions';
 import { authRoutes } from '../routes/auth';
 import { mfaRoutes } from '../routes/mfa';
 import { adminRoutes } from '../routes/admin';
@@ -43,6 +46,14 @@ export interface StepUp {
   createUser: (input: Parameters<typeof createUser>[1]) => ReturnType<typeof createUser>;
   /** Ends every session of a user (admin reset, password change, disable). */
   endUserSessions(tenantId: string, userId: string, reason: 'mfa_reset' | 'password_changed' | 'user_disabled' | 'logout_all'): Promise<string[]>;
+  /**
+   * WebSockets on the host's HTTP server for `authenticated` sessions (created on first use):
+   * `stepUp.realtime.attach(server, { path: '/ws' })`, then `emitSyncStatus` / `emitNotification`.
+   * Sockets close when their session ends (logout, logout-all, reset, password change, expiry).
+   */
+  readonly realtime: Realtime;
+  /** Closes the realtime server (if created). The host owns and closes Redis and MongoDB. */
+  close(): Promise<void>;
   /** Internal context, for the plugin's own modules and tests. */
   context: StepUpContext;
 }
@@ -125,7 +136,41 @@ export function createStepUp(options: StepUpOptions): StepUp {
   adminRouter.use(adminRoutes(ctx));
   adminRouter.use(errorHandler(ctx));
 
+  let realtime: Realtime | undefined;
+  const getRealtime = (): Realtime => {
+    if (realtime) return realtime;
+    const extra: NonNullable<StepUpOptions['realtime']> = ctx.opts.realtime ?? {};
+    const s = ctx.opts.session;
+    realtime = createRealtime({
+      ...extra,
+      allowedOrigins: extra.allowedOrigins ?? ctx.opts.allowedOrigins,
+      sessionStore: ctx.sessionStore,
+      secret: s.secrets,
+      cookieName: cookieName(ctx),
+      redis: ctx.opts.redis,
+      channelPrefix: extra.channelPrefix ?? `${ctx.opts.redisPrefix}rt:`,
+      now: ctx.now,
+      logger: ctx.logger,
+      // The same idle and absolute timeouts as HTTP requests.
+      isSessionValid: (data, now) => {
+        const d = data as { mfa?: MfaSession; passport?: { user?: Express.User } };
+        return checkAuthenticated(d.mfa, d.passport?.user, now, s) === 'ok';
+      },
+    });
+    const rt = realtime;
+    const warn = (err: Error) => ctx.logger.warn('realtime: closing sockets failed', { err: err.message });
+    ctx.events.on('sessions_ended', (e: { sessionIds: string[] }) => void rt.closeSessions(e.sessionIds).catch(warn));
+    ctx.events.on('session_rotated', (e: { oldSessionId: string }) => void rt.closeSessions([e.oldSessionId], REALTIME_CLOSE_CODES.reconnect).catch(warn));
+    return rt;
+  };
+
   return {
+    get realtime() {
+      return getRealtime();
+    },
+    async close() {
+      if (realtime) await realtime.close();
+    },
     session: buildSessionMiddleware(ctx, passport),
     router,
     adminRouter,
