@@ -67,12 +67,16 @@ export async function startServer(variant: string, env: Record<string, string>):
   return { info: JSON.parse(line) as Record<string, unknown>, child };
 }
 
-export async function commandCount(url: string): Promise<number> {
+/** Commands Redis has run so far (all but INFO), or only those of one command name. */
+export async function commandCount(url: string, only?: string): Promise<number> {
   const r = new Redis(url);
   const info = await r.info('commandstats');
   r.disconnect();
   let total = 0;
-  for (const m of info.matchAll(/^cmdstat_(\w+):calls=(\d+)/gm)) if (m[1] !== 'info') total += Number(m[2]);
+  for (const m of info.matchAll(/^cmdstat_(\w+):calls=(\d+)/gm)) {
+    if (m[1] === 'info' || (only && m[1] !== only)) continue;
+    total += Number(m[2]);
+  }
   return total;
 }
 
