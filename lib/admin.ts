@@ -25,6 +25,8 @@ export async function provisionTenant(
   actor: Actor | null,
   input: { slug: string; name: string; policy?: PolicyPatch; admin: { email: string; name?: string } },
 ): Promise<ProvisionedTenant> {
+  // The platform tenant is made by the bootstrap only (with its superadmin), never as a customer tenant.
+  if (input.slug === PLATFORM_SLUG) throw new StepUpError('conflict', 'The slug "platform" is reserved.');
   const policy = applyPolicyPatch(DEFAULT_POLICY, input.policy ?? {}, ctx.now());
   const tenant = await createTenant(ctx, { slug: input.slug, name: input.name, policy });
   await ctx.record(req, { tenantId: tenant.id, userId: null, actorId: actor?.user.id ?? null, type: 'tenant_created', details: { slug: tenant.slug, ...actorDetails(actor) } });

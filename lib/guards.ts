@@ -7,10 +7,16 @@ import { checkAuthenticated, isStepUpFresh } from './state';
 import { cookieName, destroySession } from './sessions';
 import { userMethods } from './types';
 
+// lastSeen is written at most once a minute (fewer session writes), and never so coarsely that
+// steady activity inside a short idle timeout could still look idle: at most a tenth of it.
 const LAST_SEEN_GRANULARITY_MS = 60_000;
+const lastSeenGranularity = (idleSeconds: number) => Math.min(LAST_SEEN_GRANULARITY_MS, (idleSeconds * 1000) / 10);
 
 /** Writes a StepUpError (or any error, as a generic 500) in the contract's JSON shape. */
 export function sendError(res: Response, err: unknown): void {
+  // Too late to answer (e.g. the session store failed while saving after the handler responded):
+  // writing now would throw ERR_HTTP_HEADERS_SENT out of a timer and crash the process.
+  if (res.headersSent) return;
   const { status, body, retryAfterSeconds } = toResponse(err);
   if (retryAfterSeconds !== undefined) res.set('Retry-After', String(retryAfterSeconds));
   res.status(status).json(body);
@@ -39,11 +45,17 @@ export function buildSessionMiddleware(ctx: StepUpContext, passport: PassportLik
     },
   });
   const failClosed: RequestHandler = (req, res, next) => {
+    let passed = false;
     store(req, res, (err?: unknown) => {
       if (err) {
         ctx.logger.error('session store unavailable', { err: (err as Error).message });
+        // express-session also reports save/touch failures from res.end(), after `next()` ran and the
+        // answer is on its way: nothing is granted by then, so log only (never a second next()).
+        if (passed || res.headersSent) return;
         return sendError(res, new StepUpError('unavailable'));
       }
+      if (passed) return;
+      passed = true;
       next();
     });
   };
@@ -67,7 +79,7 @@ export function buildSessionMiddleware(ctx: StepUpContext, passport: PassportLik
     const now = ctx.now();
     const check = checkAuthenticated(mfa, req.user, now, s);
     if (check === 'ok') {
-      if (now - (mfa.lastSeen ?? 0) >= LAST_SEEN_GRANULARITY_MS) mfa.lastSeen = now;
+      if (now - (mfa.lastSeen ?? 0) >= lastSeenGranularity(s.idleTimeoutSeconds)) mfa.lastSeen = now;
       return next();
     }
     const user = req.user!;

@@ -38,3 +38,4 @@ export type {
   AuditEvent,
 } from './types';
 export { DEFAULT_POLICY, METHODS } from './types';
+export type { BootstrapResult } from './admin';

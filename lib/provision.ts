@@ -35,6 +35,7 @@ export async function createUser(
     roles: input.roles ?? ['user'],
     passwordHash: await ctx.hasher.hash(password),
     emailVerifiedAt: input.emailVerified === false ? null : new Date(ctx.now()),
+    createdAt: new Date(ctx.now()),
   });
   return { user, initialPassword };
 }

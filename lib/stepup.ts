@@ -9,6 +9,7 @@ import { verifySecondFactor, type Purpose } from './factors';
 import { buildSessionMiddleware, requireAuth, requireStepUp, type RequireAuthOptions, type RequireStepUpOptions } from './guards';
 import { verifyPassword } from './login';
 import { createTenant, createUser } from './provision';
+import { bootstrapSuperadmin, type BootstrapResult } from './admin';
 import { checkPending } from './state';
 import type { StepUpEvents } from './events';
 import type { AuditStore, TenantStore, UserStore } from './stores/ports';
@@ -44,6 +45,8 @@ export interface StepUp {
   /** Operator helpers (also used by the admin API and the example app). */
   createTenant: (input: Parameters<typeof createTenant>[1]) => ReturnType<typeof createTenant>;
   createUser: (input: Parameters<typeof createUser>[1]) => ReturnType<typeof createUser>;
+  /** Creates the platform tenant and a superadmin if missing; idempotent (a restart changes nothing). */
+  bootstrapSuperadmin(input: { email: string; password: string }): Promise<BootstrapResult>;
   /** Ends every session of a user (admin reset, password change, disable). */
   endUserSessions(tenantId: string, userId: string, reason: 'mfa_reset' | 'password_changed' | 'user_disabled' | 'logout_all'): Promise<string[]>;
   /**
@@ -181,6 +184,7 @@ export function createStepUp(options: StepUpOptions): StepUp {
     events: ctx.events,
     createTenant: (input) => createTenant(ctx, input),
     createUser: (input) => createUser(ctx, input),
+    bootstrapSuperadmin: (input) => bootstrapSuperadmin(ctx, input),
     async endUserSessions(tenantId, userId, reason) {
       const ended = await ctx.sessionIndex.endAll(tenantId, userId);
       if (ended.length) ctx.events.emitSessionsEnded({ tenantId, userId, sessionIds: ended, reason });

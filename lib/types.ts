@@ -67,6 +67,8 @@ export interface NewUser {
   roles: Role[];
   passwordHash: string;
   emailVerifiedAt?: Date | null;
+  /** Default: now on the store's clock; the plugin passes its injected clock. */
+  createdAt?: Date;
 }
 
 /** A partial update; `null` removes a field. `mfa` fields are set one by one, never replaced whole. */

@@ -66,8 +66,9 @@ export function adminRoutes(ctx: StepUpContext): Router {
   // Scope first, then freshness: a cross-tenant call is refused the same way, stale or not.
   const stepUp = requireStepUp(ctx);
 
-  r.use(requireAuth(ctx, { aal: 2 }), actor);
-  r.use((_req, res, next) => {
+  // Only the plugin's own namespace is guarded: a host may serve its own pages under the same mount
+  // (the example app's `/admin` page), and those fall through untouched.
+  r.use('/tenants', requireAuth(ctx, { aal: 2 }), actor, (_req, res, next) => {
     res.set('Cache-Control', 'no-store');
     next();
   });
@@ -146,6 +147,9 @@ export function adminRoutes(ctx: StepUpContext): Router {
       res.json({ events: events.map(auditView), next: events.length === limit && last ? new Date(last.at).toISOString() : null });
     }),
   );
+
+  // Anything else under /tenants is a JSON 404 (after the auth and role checks above).
+  r.use('/tenants', (_req, res) => sendError(res, new StepUpError('not_found')));
 
   return r;
 }

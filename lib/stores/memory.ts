@@ -39,7 +39,7 @@ export class MemoryUserStore implements UserStore {
       mfa: { backupCodes: [] },
       emailVerifiedAt: input.emailVerifiedAt ?? null,
       disabledAt: null,
-      createdAt: new Date(),
+      createdAt: input.createdAt ?? new Date(),
     };
     this.users.set(user.id, user);
     return clone(user);

@@ -13,7 +13,8 @@ const policySchema = new Schema(
   {
     mfaRequired: { type: Boolean, required: true },
     allowedMethods: { type: [{ type: String, enum: METHODS }], required: true },
-    gracePeriodDays: { type: Number, required: true, min: 0 },
+    gracePeriodDays: { type: Number, required: true, min: 0, max: 365 },
+    mfaRequiredSince: { type: Date, default: null },
     stepUpMaxAgeSeconds: { type: Number, required: true, min: 1, max: 86400 },
     selfRegistration: { type: Boolean, default: false },
   },
@@ -200,7 +201,7 @@ export class MongooseAuditStore implements AuditStore {
     const filter: Record<string, unknown> = { tenantId };
     if (page.before) filter.at = { $lt: page.before };
     if (page.userId) filter.userId = page.userId;
-    const docs = await this.model.find(filter, { _id: 0 }).sort({ at: -1 }).limit(page.limit).lean<AuditEvent[]>().exec();
+    const docs = await this.model.find(filter, { _id: 0 }).sort({ at: -1, _id: -1 }).limit(page.limit).lean<AuditEvent[]>().exec();
     return docs;
   }
 }

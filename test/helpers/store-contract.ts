@@ -1,0 +1,220 @@
+import { randomBytes } from 'node:crypto';
+import { StepUpError } from '../../lib/errors';
+import type { AuditStore, TenantStore, UserStore } from '../../lib/stores/ports';
+import { DEFAULT_POLICY, type NewUser, type TenantPolicy } from '../../lib/types';
+
+/**
+ * One contract for every store adapter (memory, mongoose, a host's own): the behaviour the plugin
+ * relies on, including tenant scoping and the atomic one-time primitives under concurrency.
+ * `makeStores` is called before each test and must return empty stores.
+ */
+export interface ContractStores {
+  users: UserStore;
+  tenants: TenantStore;
+  audit: AuditStore;
+}
+export type MakeStores = () => Promise<ContractStores>;
+
+const T1 = 'tenant-one';
+const T2 = 'tenant-two';
+
+function newUser(tenantId: string, email: string, extra: Partial<NewUser> = {}): NewUser {
+  return { tenantId, email, name: 'N', roles: ['user'], passwordHash: '$argon2id$v=19$m=1024,t=1,p=1$c2FsdHNhbHQ$aGFzaA', emailVerifiedAt: null, ...extra };
+}
+
+async function expectConflict(p: Promise<unknown>): Promise<void> {
+  const err = await p.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(StepUpError);
+  expect((err as StepUpError).code).toBe('conflict');
+}
+
+/** A Date (from whatever realm: structuredClone and drivers build their own). */
+function expectDate(v: unknown): void {
+  expect(Object.prototype.toString.call(v)).toBe('[object Date]');
+  expect(Number.isNaN((v as Date).getTime())).toBe(false);
+}
+
+const totp = (lastStep: number) => ({ secret: 'v1.k1.sealed', enrolledAt: new Date('2026-01-01T00:00:00Z'), lastStep });
+const codes = (...hashes: string[]) => hashes.map((hash) => ({ hash, usedAt: null }));
+const hex = () => randomBytes(32).toString('hex');
+
+export function runUserStoreContract(name: string, makeStores: MakeStores): void {
+  describe(`${name}: UserStore contract`, () => {
+    let users: UserStore;
+    beforeEach(async () => {
+      ({ users } = await makeStores());
+    });
+
+    it('creates a user with empty MFA state', async () => {
+      const u = await users.create(newUser(T1, 'a@x.test'));
+      expect(u).toMatchObject({ id: expect.any(String), tenantId: T1, email: 'a@x.test', name: 'N', roles: ['user'] });
+      expect(u.mfa.backupCodes).toEqual([]);
+      expect(u.mfa.totp ?? null).toBeNull();
+      expectDate(u.createdAt);
+      expect(u.disabledAt ?? null).toBeNull();
+      expect(await users.findById(T1, u.id)).toMatchObject({ id: u.id, email: 'a@x.test' });
+    });
+
+    it('keeps emails unique per tenant only', async () => {
+      await users.create(newUser(T1, 'a@x.test'));
+      await expectConflict(users.create(newUser(T1, 'a@x.test')));
+      const other = await users.create(newUser(T2, 'a@x.test'));
+      expect(other.tenantId).toBe(T2);
+      expect((await users.findByEmail(T1, 'a@x.test'))!.id).not.toBe(other.id);
+      expect((await users.findByEmail(T2, 'a@x.test'))!.id).toBe(other.id);
+    });
+
+    it('never finds a user through another tenant', async () => {
+      const u = await users.create(newUser(T1, 'a@x.test'));
+      expect(await users.findById(T2, u.id)).toBeNull();
+      expect(await users.findByEmail(T2, 'a@x.test')).toBeNull();
+      expect(await users.findById(T1, 'no-such-id')).toBeNull();
+      expect(await users.update(T2, u.id, { name: 'hijacked', disabledAt: new Date() })).toBeNull();
+      expect(await users.advanceTotpStep(T2, u.id, 5)).toBe(false);
+      expect(await users.consumeBackupCode(T2, u.id, 'h', new Date())).toBe(false);
+      expect((await users.findById(T1, u.id))!.name).toBe('N');
+    });
+
+    it('lists a tenant page by page, ordered by id', async () => {
+      for (let i = 0; i < 5; i++) await users.create(newUser(T1, `u${i}@x.test`));
+      for (let i = 0; i < 2; i++) await users.create(newUser(T2, `u${i}@x.test`));
+      const seen: string[] = [];
+      let after: string | undefined;
+      for (let page = 0; page < 5; page++) {
+        const got = await users.list(T1, { limit: 2, after });
+        expect(got.length).toBeLessThanOrEqual(2);
+        if (!got.length) break;
+        expect(got.every((u) => u.tenantId === T1)).toBe(true);
+        seen.push(...got.map((u) => u.id));
+        after = got[got.length - 1]!.id;
+      }
+      expect(seen).toHaveLength(5);
+      expect(new Set(seen).size).toBe(5);
+      expect([...seen].sort()).toEqual(seen);
+      expect(await users.list(T1, { limit: 10, after })).toEqual([]);
+      expect(await users.list(T2, { limit: 10 })).toHaveLength(2);
+    });
+
+    it('updates field by field; null removes a field; mfa fields are set one by one', async () => {
+      const u = await users.create(newUser(T1, 'a@x.test'));
+      const at = new Date('2026-02-02T00:00:00Z');
+      let got = await users.update(T1, u.id, { name: 'Ann', roles: ['admin'], disabledAt: at, mfa: { totp: totp(7), sms: { phone: '+12025550123', enabledAt: at } } });
+      expect(got).toMatchObject({ name: 'Ann', roles: ['admin'], mfa: { totp: { lastStep: 7 }, sms: { phone: '+12025550123' } } });
+      expect(new Date(got!.disabledAt!).getTime()).toBe(at.getTime());
+
+      got = await users.update(T1, u.id, { disabledAt: null, mfa: { sms: null, email: { enabledAt: at } } });
+      expect(got!.disabledAt ?? null).toBeNull();
+      expect(got!.mfa.sms ?? null).toBeNull();
+      expect(got!.mfa.totp).toMatchObject({ lastStep: 7, secret: 'v1.k1.sealed' });
+      expect(got!.mfa.email).toBeTruthy();
+      expect(got!.name).toBe('Ann');
+      expect(await users.findById(T1, u.id)).toEqual(got);
+
+      got = await users.update(T1, u.id, { mfa: { totp: null, email: null, backupCodes: [], backupCodeSalt: null } });
+      expect(got!.mfa.totp ?? null).toBeNull();
+      expect(got!.mfa.email ?? null).toBeNull();
+      expect(got!.mfa.backupCodes).toEqual([]);
+    });
+
+    it('advances the TOTP step only forward, and exactly once under a race', async () => {
+      const u = await users.create(newUser(T1, 'a@x.test'));
+      expect(await users.advanceTotpStep(T1, u.id, 1)).toBe(false); // no TOTP yet
+      await users.update(T1, u.id, { mfa: { totp: totp(100) } });
+      expect(await users.advanceTotpStep(T1, u.id, 100)).toBe(false);
+      expect(await users.advanceTotpStep(T1, u.id, 99)).toBe(false);
+      expect(await users.advanceTotpStep(T1, u.id, 101)).toBe(true);
+      const race = await Promise.all(Array.from({ length: 20 }, () => users.advanceTotpStep(T1, u.id, 102)));
+      expect(race.filter(Boolean)).toHaveLength(1);
+      expect((await users.findById(T1, u.id))!.mfa.totp!.lastStep).toBe(102);
+    });
+
+    it('consumes a backup code once, and exactly once under a race', async () => {
+      const u = await users.create(newUser(T1, 'a@x.test'));
+      const [h1, h2, h3] = [hex(), hex(), hex()];
+      await users.update(T1, u.id, { mfa: { backupCodes: codes(h1!, h2!, h3!), backupCodeSalt: 'salt', backupCodeKeyId: 'k1' } });
+      const at = new Date('2026-03-03T00:00:00Z');
+      const race = await Promise.all(Array.from({ length: 20 }, () => users.consumeBackupCode(T1, u.id, h1!, at)));
+      expect(race.filter(Boolean)).toHaveLength(1);
+      expect(await users.consumeBackupCode(T1, u.id, h1!, at)).toBe(false);
+      expect(await users.consumeBackupCode(T1, u.id, hex(), at)).toBe(false);
+      expect(await users.consumeBackupCode(T2, u.id, h3!, at)).toBe(false);
+      expect(await users.consumeBackupCode(T1, u.id, h2!, at)).toBe(true);
+      const stored = (await users.findById(T1, u.id))!.mfa.backupCodes;
+      expect(stored.map((c) => (c.usedAt ? new Date(c.usedAt).getTime() : null))).toEqual([at.getTime(), at.getTime(), null]);
+    });
+  });
+}
+
+const policy = (over: Partial<TenantPolicy> = {}): TenantPolicy => ({ ...DEFAULT_POLICY, allowedMethods: [...DEFAULT_POLICY.allowedMethods], ...over });
+
+export function runTenantStoreContract(name: string, makeStores: MakeStores): void {
+  describe(`${name}: TenantStore contract`, () => {
+    let tenants: TenantStore;
+    beforeEach(async () => {
+      ({ tenants } = await makeStores());
+    });
+
+    it('creates, finds by slug and id, and refuses a taken slug', async () => {
+      const t = await tenants.create({ slug: 'acme', name: 'Acme', policy: policy() });
+      expect(t).toMatchObject({ id: expect.any(String), slug: 'acme', name: 'Acme', policy: { mfaRequired: false, stepUpMaxAgeSeconds: 300 } });
+      expectDate(t.createdAt);
+      await expectConflict(tenants.create({ slug: 'acme', name: 'Other', policy: policy() }));
+      expect((await tenants.findBySlug('acme'))!.id).toBe(t.id);
+      expect((await tenants.findById(t.id))!.slug).toBe('acme');
+      expect(await tenants.findBySlug('nope')).toBeNull();
+      expect(await tenants.findById('nope')).toBeNull();
+    });
+
+    it('lists tenants by slug', async () => {
+      for (const slug of ['zeta', 'acme', 'mid']) await tenants.create({ slug, name: slug, policy: policy() });
+      expect((await tenants.list()).map((t) => t.slug)).toEqual(['acme', 'mid', 'zeta']);
+    });
+
+    it('replaces the policy, keeping mfaRequiredSince', async () => {
+      const t = await tenants.create({ slug: 'acme', name: 'Acme', policy: policy() });
+      const since = new Date('2026-04-04T04:04:04Z');
+      const next = policy({ mfaRequired: true, mfaRequiredSince: since, allowedMethods: ['totp', 'backup_code'], gracePeriodDays: 3, stepUpMaxAgeSeconds: 60 });
+      const got = await tenants.updatePolicy(t.id, next);
+      expect(got!.policy).toMatchObject({ mfaRequired: true, allowedMethods: ['totp', 'backup_code'], gracePeriodDays: 3, stepUpMaxAgeSeconds: 60 });
+      const stored = (await tenants.findById(t.id))!.policy;
+      expect(stored).toMatchObject({ mfaRequired: true, gracePeriodDays: 3 });
+      expect(stored.mfaRequiredSince ? new Date(stored.mfaRequiredSince).getTime() : null).toBe(since.getTime());
+      expect(await tenants.updatePolicy('nope', next)).toBeNull();
+    });
+  });
+}
+
+export function runAuditStoreContract(name: string, makeStores: MakeStores): void {
+  describe(`${name}: AuditStore contract`, () => {
+    let audit: AuditStore;
+    beforeEach(async () => {
+      ({ audit } = await makeStores());
+    });
+
+    it('lists a tenant\'s events newest first, by page, by user', async () => {
+      const base = Date.parse('2026-05-05T00:00:00Z');
+      for (let i = 0; i < 5; i++) {
+        await audit.record({ tenantId: T1, userId: i % 2 ? 'u1' : 'u2', actorId: 'admin', type: `e${i}`, ip: '127.0.0.1', userAgent: 'ua', at: new Date(base + i * 1000), details: { i } });
+        await audit.record({ tenantId: T2, userId: 'u1', type: `other${i}`, at: new Date(base + i * 1000) });
+      }
+      const page1 = await audit.list(T1, { limit: 3 });
+      expect(page1.map((e) => e.type)).toEqual(['e4', 'e3', 'e2']);
+      expect(page1[0]).toMatchObject({ tenantId: T1, userId: 'u2', actorId: 'admin', details: { i: 4 } });
+      const page2 = await audit.list(T1, { limit: 3, before: new Date(page1[2]!.at) });
+      expect(page2.map((e) => e.type)).toEqual(['e1', 'e0']);
+      expect((await audit.list(T1, { limit: 10, userId: 'u1' })).map((e) => e.type)).toEqual(['e3', 'e1']);
+      expect((await audit.list(T2, { limit: 10 })).every((e) => e.tenantId === T2)).toBe(true);
+      expect(await audit.list('nobody', { limit: 10 })).toEqual([]);
+    });
+  });
+}
+
+/** The three contracts for one set of adapters. */
+export function runStoreContract(name: string, makeStores: MakeStores): void {
+  runUserStoreContract(name, makeStores);
+  runTenantStoreContract(name, makeStores);
+  runAuditStoreContract(name, makeStores);
+}
