@@ -87,7 +87,14 @@ const schema = z.object({
   stores: z.object({ users: obj, tenants: obj, audit: obj.optional() }),
   redis: obj.optional(),
   redisPrefix: z.string().min(1).max(64).default('stepup:'),
-  allowedOrigins: z.array(z.string().url()).default([]),
+  allowedOrigins: z
+    .array(
+      z.string().url().refine((u) => {
+        const x = new URL(u);
+        return /^https?:$/.test(x.protocol) && x.origin !== 'null';
+      }, 'must be an http(s) origin'),
+    )
+    .default([]),
   now: fn.optional(),
   logger: obj.optional(),
   passport: obj.optional(),

@@ -45,12 +45,14 @@ export class RedisEphemeralStore implements EphemeralStore {
   }
 
   async incr(key: string, ttlMs: number): Promise<number> {
+    // SET NX creates the counter with its TTL only when it is missing; INCR keeps the TTL. Unlike
+    // `PEXPIRE ... NX` this works before Redis 7, where that flag is an error the MULTI would swallow.
     const res = await this.redis
       .multi()
+      .set(this.k(key), '0', 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX')
       .incr(this.k(key))
-      .pexpire(this.k(key), Math.max(1, Math.ceil(ttlMs)), 'NX')
       .exec();
-    const [err, value] = res?.[0] ?? [new Error('no reply'), null];
+    const [err, value] = res?.[1] ?? [new Error('no reply'), null];
     if (err) throw err;
     return Number(value);
   }

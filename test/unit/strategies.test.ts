@@ -1,0 +1,127 @@
+import type { Request } from 'express';
+import { TotpStrategy } from '../../strategies/totp';
+import { BackupCodeStrategy } from '../../strategies/backup-code';
+import { PasswordStrategy } from '../../strategies/password';
+import type { CodeStrategy } from '../../strategies/code-strategy';
+import type { TenantRecord, UserRecord } from '../../lib/types';
+
+const USER = { id: 'u1', tenantId: 't1', email: 'alice@example.com' } as UserRecord;
+const TENANT = { id: 't1', slug: 'acme' } as TenantRecord;
+
+type Outcome = { kind: 'success'; user: unknown; info: unknown } | { kind: 'fail'; info: unknown; status?: number } | { kind: 'error'; err: unknown };
+
+/** Runs a strategy the way Passport does: `success`/`fail`/`error` put on the instance, then `authenticate`. */
+function run(strategy: object, body: unknown, query: Record<string, unknown> = {}): Promise<Outcome> {
+  return new Promise((resolve) => {
+    const s = Object.create(strategy) as {
+      success: (user: unknown, info?: unknown) => void;
+      fail: (info?: unknown, status?: number) => void;
+      error: (err: unknown) => void;
+      authenticate: (req: Request, options?: object) => void;
+    };
+    s.success = (user, info) => resolve({ kind: 'success', user, info });
+    s.fail = (info, status) => resolve({ kind: 'fail', info, status: typeof info === 'number' ? info : status });
+    s.error = (err) => resolve({ kind: 'error', err });
+    s.authenticate({ body, query } as unknown as Request, {});
+  });
+}
+
+describe.each<[string, (v: ConstructorParameters<typeof TotpStrategy>[0]) => CodeStrategy, string, string[]]>([
+  ['TotpStrategy', (v) => new TotpStrategy(v), '081804', [' 287082', '81804', '０８１８０４', '2870820', '94287082', '28708a']],
+  ['BackupCodeStrategy', (v) => new BackupCodeStrategy(v), 'ABCD efgh-ijkl mnop', ['abcd-efgh-ijkl', 'abcd-efgh-ijkl-mno1', 'abcd--efgh-ijkl-mnop', "abcd-efgh-ijkl-mnop' OR 1=1"]],
+])('%s without HTTP', (_name, make, good, badStrings) => {
+  it('throws a TypeError without a verify function', () => {
+    expect(() => make(undefined as never)).toThrow(TypeError);
+  });
+
+  it('right code: success(user, info) and verify got the code as typed', async () => {
+    const verify = jest.fn().mockResolvedValue(USER);
+    const out = await run(make(verify), { code: good });
+    expect(out).toMatchObject({ kind: 'success', user: USER });
+    expect(verify).toHaveBeenCalledWith(expect.anything(), good);
+  });
+
+  it('wrong code: fail(info, 401)', async () => {
+    const out = await run(make(jest.fn().mockResolvedValue(false)), { code: good });
+    expect(out).toEqual({ kind: 'fail', info: { code: 'invalid_code' }, status: 401 });
+  });
+
+  it.each<[string, unknown]>([
+    ['no body', undefined],
+    ['no code', {}],
+    ['a number', { code: 81804 }],
+    ['an array', { code: [good] }],
+    ['an operator object', { code: { $ne: null } }],
+    ['true', { code: true }],
+    ['null', { code: null }],
+  ])('bad input (%s): fail(info, 400) and verify never runs', async (_n, body) => {
+    const verify = jest.fn();
+    const out = await run(make(verify), body);
+    expect(out).toMatchObject({ kind: 'fail', status: 400, info: { code: 'invalid_request' } });
+    expect(verify).not.toHaveBeenCalled();
+  });
+
+  it('malformed strings: fail(info, 400)', async () => {
+    for (const code of badStrings) {
+      const verify = jest.fn();
+      expect(await run(make(verify), { code })).toMatchObject({ kind: 'fail', status: 400 });
+      expect(verify).not.toHaveBeenCalled();
+    }
+  });
+
+  it('store trouble: error(err), whether verify rejects or throws', async () => {
+    const boom = new Error('Connection is closed.');
+    expect(await run(make(jest.fn().mockRejectedValue(boom)), { code: good })).toEqual({ kind: 'error', err: boom });
+    const throwing = () => {
+      throw boom;
+    };
+    expect(await run(make(throwing as never), { code: good })).toEqual({ kind: 'error', err: boom });
+  });
+});
+
+describe('PasswordStrategy without HTTP', () => {
+  const body = { tenant: 'acme', email: 'alice@example.com', password: 'correct horse battery staple' };
+
+  it('throws a TypeError without a verify function', () => {
+    expect(() => new PasswordStrategy(undefined as never)).toThrow(TypeError);
+  });
+
+  it('right password: success with what verify found', async () => {
+    const verify = jest.fn().mockResolvedValue({ user: USER, tenant: TENANT });
+    const out = await run(new PasswordStrategy(verify), body);
+    expect(out).toMatchObject({ kind: 'success', user: { user: USER, tenant: TENANT } });
+    expect(verify).toHaveBeenCalledWith(expect.anything(), body.email, body.password);
+  });
+
+  it('wrong password or unknown user: fail (401 by default) with the same info', async () => {
+    const out = await run(new PasswordStrategy(jest.fn().mockResolvedValue(false)), body);
+    expect(out).toEqual({ kind: 'fail', info: { message: 'invalid_credentials' }, status: undefined });
+  });
+
+  it.each<[string, unknown]>([
+    ['no body', undefined],
+    ['no password', { email: 'a@b.c' }],
+    ['an operator email', { ...body, email: { $ne: null } }],
+    ['an operator password', { ...body, password: { $gt: '' } }],
+    ['an array email', { ...body, email: ['a@b.c', 'c@d.e'] }],
+    ['a numeric password', { ...body, password: 12345678 }],
+    ['an object tenant', { ...body, tenant: { $ne: null } }],
+  ])('bad input (%s): fail(info, 400) and verify never runs', async (_n, b) => {
+    const verify = jest.fn();
+    const out = await run(new PasswordStrategy(verify), b);
+    expect(out).toMatchObject({ kind: 'fail', status: 400 });
+    expect(verify).not.toHaveBeenCalled();
+  });
+
+  it('never falls back to credentials in the query string', async () => {
+    const verify = jest.fn().mockResolvedValue({ user: USER, tenant: TENANT });
+    const out = await run(new PasswordStrategy(verify), {}, { email: 'alice@example.com', password: 'x' });
+    expect(out).toMatchObject({ kind: 'fail', status: 400 });
+    expect(verify).not.toHaveBeenCalled();
+  });
+
+  it('store trouble: error(err)', async () => {
+    const boom = new Error('Connection is closed.');
+    expect(await run(new PasswordStrategy(jest.fn().mockRejectedValue(boom)), body)).toEqual({ kind: 'error', err: boom });
+  });
+});
