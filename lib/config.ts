@@ -89,10 +89,14 @@ const schema = z.object({
   redisPrefix: z.string().min(1).max(64).default('stepup:'),
   allowedOrigins: z
     .array(
-      z.string().url().refine((u) => {
-        const x = new URL(u);
-        return /^https?:$/.test(x.protocol) && x.origin !== 'null';
-      }, 'must be an http(s) origin'),
+      z.string().refine((u) => {
+        try {
+          const x = new URL(u);
+          return /^https?:$/.test(x.protocol) && x.origin !== 'null';
+        } catch {
+          return false;
+        }
+      }, 'must be an http(s) origin such as https://app.example.com'),
     )
     .default([]),
   now: fn.optional(),
