@@ -17,6 +17,11 @@ const SECRET = 'bench-session-secret-0123456789abcdef0123456789';
 const USER = { id: 'u1', tenantId: 't1', tenant: 'acme', email: 'bench@acme.test', name: 'Bench', roles: ['user'] as const };
 
 function listen(app: express.Express): Promise<{ server: http.Server; port: number }> {
+  // CPU time this process has spent (µs), for CPU-per-request figures that waiting does not inflate.
+  app.get('/bench/cpu', (_req, res) => {
+    const u = process.cpuUsage();
+    res.json({ cpu: u.user + u.system });
+  });
   return new Promise((resolve) => {
     const server = http.createServer(app);
     server.listen(0, '127.0.0.1', () => resolve({ server, port: (server.address() as { port: number }).port }));
@@ -112,3 +117,4 @@ run().catch((err: Error) => {
   console.error(err.message);
   process.exit(1);
 });
+process.on('SIGINT', () => process.exit(0));
