@@ -2,6 +2,7 @@ import type { Request } from 'express';
 import type { StepUpContext } from './context';
 import { StepUpError } from './errors';
 import { createTenant, createUser } from './provision';
+import { lifecycleTokens } from './lifecycle';
 import { applyPolicyPatch, type PolicyPatch } from './tenancy/policy';
 import { PLATFORM_SLUG, type Actor } from './tenancy/scope';
 import { DEFAULT_POLICY, normaliseEmail, type Role, type TenantRecord, type UserRecord } from './types';
@@ -75,6 +76,43 @@ export async function resetUserMfa(ctx: StepUpContext, req: Request, actor: Acto
   });
   ctx.notify(target, { event: 'admin_mfa_reset' });
   return ended.length;
+}
+
+/**
+ * Disables or re-enables an account (MFA-17). A disabled account fails the password step exactly like
+ * a wrong password (lib/login.ts), every session of it ends at once and its sockets close, and its
+ * outstanding verification and reset links stop working. An admin cannot disable (or enable) itself.
+ * Disabling an account that is already disabled ends any session again and changes nothing else.
+ */
+export async function setUserDisabled(
+  ctx: StepUpContext,
+  req: Request,
+  actor: Actor,
+  tenant: TenantRecord,
+  userId: string,
+  disabled: boolean,
+): Promise<{ user: UserRecord; sessionsEnded: number }> {
+  const target = await ctx.users.findById(tenant.id, userId);
+  if (!target) throw new StepUpError('not_found');
+  if (target.id === actor.user.id) throw new StepUpError('forbidden', 'You cannot disable or enable your own account.');
+  if (!disabled) {
+    if (!target.disabledAt) return { user: target, sessionsEnded: 0 };
+    const updated = await ctx.users.update(tenant.id, target.id, { disabledAt: null });
+    if (!updated) throw new StepUpError('not_found');
+    await ctx.record(req, { tenantId: tenant.id, userId: target.id, actorId: actor.user.id, type: 'user_enabled', details: { ...actorDetails(actor) } });
+    return { user: updated, sessionsEnded: 0 };
+  }
+  // The flag first (no password step succeeds from here on), then every session made before it.
+  const updated = target.disabledAt ? target : await ctx.users.update(tenant.id, target.id, { disabledAt: new Date(ctx.now()) });
+  if (!updated) throw new StepUpError('not_found');
+  const ended = await ctx.sessionIndex.endAll(tenant.id, target.id);
+  if (ended.length) ctx.events.emitSessionsEnded({ tenantId: tenant.id, userId: target.id, sessionIds: ended, reason: 'user_disabled' });
+  const tokens = lifecycleTokens(ctx);
+  await Promise.all([tokens.revoke('verify', { tenantId: tenant.id, userId: target.id }), tokens.revoke('reset', { tenantId: tenant.id, userId: target.id })]);
+  if (!target.disabledAt || ended.length) {
+    await ctx.record(req, { tenantId: tenant.id, userId: target.id, actorId: actor.user.id, type: 'user_disabled', details: { sessionsEnded: ended.length, ...actorDetails(actor) } });
+  }
+  return { user: updated, sessionsEnded: ended.length };
 }
 
 /** Applies a policy patch; it takes effect at each user's next login or step-up. */

@@ -10,6 +10,7 @@
  */
 export { createStepUp, type StepUp } from './stepup';
 export type { StepUpOptions, Logger } from './config';
+export type { Lifecycle, LifecycleOptions } from './lifecycle';
 export type { Mailer, SmsSender, MailMessage, SmsMessage } from './delivery/ports';
 export { SmtpMailer, WebhookSmsSender, DevOutbox, verifyWebhookSignature, signWebhook, type OutboxEntry } from './delivery';
 export { StepUpError, ERROR_TABLE, type ErrorCode } from './errors';

@@ -7,12 +7,16 @@ import { userMethods } from './types';
  *   (none) --password ok, factor enrolled--------------> mfa_required --factor ok--> authenticated (aal 2)
  *   (none) --password ok, MFA mandatory, no grace------> enrollment_required --enrolled--> authenticated (aal 2)
  *   (none) --password ok, no factor needed-------------> authenticated (aal 1)
+ *   (none) --password ok, email not verified yet-------> verification_required (resend the link, logout)
  *   any    --logout / pending expired / too many fails-> (none)
  *
  * The pending user lives here, never in `session.passport`, so a half-logged-in session is never
  * `req.isAuthenticated()`.
  */
-export type MfaState = 'mfa_required' | 'enrollment_required' | 'authenticated';
+export type MfaState = 'verification_required' | 'mfa_required' | 'enrollment_required' | 'authenticated';
+
+/** The states that hold a pending (not yet authenticated) login. */
+export type PendingState = Exclude<MfaState, 'authenticated'>;
 
 export interface PendingLogin {
   /** Random id binding codes and failure counters to this one login attempt. */
@@ -46,6 +50,7 @@ export interface MfaSession {
 }
 
 export type LoginDecision =
+  | { state: 'verification_required' }
   | { state: 'authenticated'; aal: 1; enrollmentDeadline?: number }
   | { state: 'mfa_required'; methods: Method[] }
   | { state: 'enrollment_required'; methods: Method[] };
@@ -61,14 +66,20 @@ export function enrollableMethods(policy: TenantPolicy): Method[] {
   return ENROLLABLE.filter((m) => policy.allowedMethods.includes(m));
 }
 
-/** What a correct password leads to, given the user's factors and the tenant policy. */
+/**
+ * What a correct password leads to, given the user's factors and the tenant policy. An address not
+ * verified yet (`emailVerifiedAt: null`, self-registration) comes first: such an account may only
+ * ask for a new verification link. Self-registered accounts get no grace period ("non-dismissible
+ * setup"): under a mandatory policy their first login after verification must enrol.
+ */
 export function decideAfterPassword(user: UserRecord, tenant: TenantRecord, now: number): LoginDecision {
+  if (user.emailVerifiedAt === null) return { state: 'verification_required' };
   const policy = tenant.policy;
   const methods = userMethods(user, policy.allowedMethods);
   if (methods.length > 0) return { state: 'mfa_required', methods };
   const mandatory = policy.mfaRequired || isPrivileged(user.roles);
   if (!mandatory) return { state: 'authenticated', aal: 1 };
-  if (isPrivileged(user.roles)) return { state: 'enrollment_required', methods: enrollableMethods(policy) };
+  if (isPrivileged(user.roles) || user.selfRegistered) return { state: 'enrollment_required', methods: enrollableMethods(policy) };
   const since = Math.max(user.createdAt.getTime(), policy.mfaRequiredSince ? new Date(policy.mfaRequiredSince).getTime() : 0);
   const deadline = since + policy.gracePeriodDays * 86400_000;
   if (now < deadline) return { state: 'authenticated', aal: 1, enrollmentDeadline: deadline };
@@ -76,7 +87,7 @@ export function decideAfterPassword(user: UserRecord, tenant: TenantRecord, now:
 }
 
 export function pendingSession(
-  state: 'mfa_required' | 'enrollment_required',
+  state: PendingState,
   user: UserRecord,
   tenant: TenantRecord,
   methods: Method[],
@@ -106,7 +117,7 @@ export function authenticatedSession(aal: 1 | 2, now: number, policy: TenantPoli
 export type PendingCheck = { ok: true; pending: PendingLogin } | { ok: false; reason: 'none' | 'expired' };
 
 /** The pending login of a session in a given state, if still valid. */
-export function checkPending(mfa: MfaSession | undefined, state: 'mfa_required' | 'enrollment_required', now: number): PendingCheck {
+export function checkPending(mfa: MfaSession | undefined, state: PendingState, now: number): PendingCheck {
   if (!mfa || mfa.state !== state || !mfa.pending) return { ok: false, reason: 'none' };
   if (now >= mfa.pending.expiresAt) return { ok: false, reason: 'expired' };
   return { ok: true, pending: mfa.pending };

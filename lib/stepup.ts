@@ -29,6 +29,7 @@ import { mfaRoutes } from '../routes/mfa';
 import { adminRoutes } from '../routes/admin';
 import { accountRoutes } from '../routes/account';
 import { errorHandler, jsonOnly, originCheck } from '../routes/common';
+import { createLifecycle, type Lifecycle } from './lifecycle';
 
 export interface StepUp {
   /** Session middleware chain: express-session (fail closed), Passport's session, server-side timeouts. */
@@ -42,6 +43,11 @@ export interface StepUp {
   strategies: { password: PasswordStrategy; totp: TotpStrategy; backupCode: BackupCodeStrategy; emailOtp: EmailOtpStrategy; smsOtp: SmsOtpStrategy };
   stores: { users: UserStore; tenants: TenantStore; audit: AuditStore; sessions: Store };
   events: StepUpEvents;
+  /**
+   * Self-registration, email verification and password reset (`options.lifecycle`); the routes are
+   * on `router`. `await stepUp.lifecycle.idle()` waits for the work started after earlier 202 answers.
+   */
+  lifecycle: Lifecycle;
   /** Operator helpers (also used by the admin API and the example app). */
   createTenant: (input: Parameters<typeof createTenant>[1]) => ReturnType<typeof createTenant>;
   createUser: (input: Parameters<typeof createUser>[1]) => ReturnType<typeof createUser>;
@@ -55,7 +61,7 @@ export interface StepUp {
    * Sockets close when their session ends (logout, logout-all, reset, password change, expiry).
    */
   readonly realtime: Realtime;
-  /** Closes the realtime server (if created). The host owns and closes Redis and MongoDB. */
+  /** Waits for deferred lifecycle work, then closes the realtime server (if created). The host owns and closes Redis and MongoDB. */
   close(): Promise<void>;
   /** Internal context, for the plugin's own modules and tests. */
   context: StepUpContext;
@@ -89,6 +95,7 @@ async function factorTarget(ctx: StepUpContext, req: Request): Promise<{ user: U
 /** Builds the plugin: checks the options once (TypeError naming a bad one) and registers the strategies. */
 export function createStepUp(options: StepUpOptions): StepUp {
   const ctx = createContext(options);
+  const lifecycle = createLifecycle(ctx, options.lifecycle);
   const passport: PassportLike = ctx.opts.passport ?? defaultPassport;
 
   const codeVerify = (method: Method) => async (req: Request, code: string) => {
@@ -131,7 +138,7 @@ export function createStepUp(options: StepUpOptions): StepUp {
   router.use(authRoutes(ctx, passport));
   router.use('/mfa', mfaRoutes(ctx));
   router.use('/mfa', oobRoutes(ctx));
-  router.use(accountRoutes(ctx));
+  router.use(accountRoutes(ctx, lifecycle));
   router.use(errorHandler(ctx));
 
   const adminRouter = Router();
@@ -172,6 +179,8 @@ export function createStepUp(options: StepUpOptions): StepUp {
       return getRealtime();
     },
     async close() {
+      // Work started after earlier 202 answers (lifecycle mails) finishes before the host closes Redis.
+      await lifecycle.idle();
       if (realtime) await realtime.close();
     },
     session: buildSessionMiddleware(ctx, passport),
@@ -182,6 +191,7 @@ export function createStepUp(options: StepUpOptions): StepUp {
     strategies,
     stores: { users: ctx.users, tenants: ctx.tenants, audit: ctx.audit, sessions: ctx.sessionStore },
     events: ctx.events,
+    lifecycle,
     createTenant: (input) => createTenant(ctx, input),
     createUser: (input) => createUser(ctx, input),
     bootstrapSuperadmin: (input) => bootstrapSuperadmin(ctx, input),

@@ -55,7 +55,10 @@ export interface UserRecord {
   roles: Role[];
   passwordHash: string;
   mfa: UserMfa;
+  /** null: not verified yet (self-registration); such an account may only finish verification. */
   emailVerifiedAt?: Date | null;
+  /** Created through `POST /auth/register`: no grace period for a mandatory MFA policy. */
+  selfRegistered?: boolean;
   disabledAt?: Date | null;
   createdAt: Date;
 }
@@ -67,6 +70,7 @@ export interface NewUser {
   roles: Role[];
   passwordHash: string;
   emailVerifiedAt?: Date | null;
+  selfRegistered?: boolean;
   /** Default: now on the store's clock; the plugin passes its injected clock. */
   createdAt?: Date;
 }
@@ -77,6 +81,7 @@ export interface UserPatch {
   roles?: Role[];
   passwordHash?: string;
   emailVerifiedAt?: Date | null;
+  selfRegistered?: boolean;
   disabledAt?: Date | null;
   mfa?: Partial<UserMfa>;
 }

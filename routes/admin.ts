@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { StepUpContext } from '../lib/context';
 import { StepUpError } from '../lib/errors';
 import { requireAuth, requireStepUp, sendError } from '../lib/guards';
-import { provisionTenant, provisionUser, resetUserMfa, updateTenantPolicy } from '../lib/admin';
+import { provisionTenant, provisionUser, resetUserMfa, setUserDisabled, updateTenantPolicy } from '../lib/admin';
 import { policyPatchSchema, policyView } from '../lib/tenancy/policy';
 import { loadActor, tenantInScope, type Actor } from '../lib/tenancy/scope';
 import { auditView, tenantView, userView } from '../lib/tenancy/views';
@@ -124,6 +124,22 @@ export function adminRoutes(ctx: StepUpContext): Router {
       res.status(204).end();
     }),
   );
+
+  // Disable / enable an account (step-up, audited): a disabled user's sessions and sockets end at once.
+  for (const action of ['disable', 'enable'] as const) {
+    r.post(
+      `/tenants/:slug/users/:id/${action}`,
+      scoped,
+      stepUp,
+      h(async (req, res) => {
+        body(empty, req);
+        const id = userId.safeParse(req.params.id);
+        if (!id.success) throw new StepUpError('not_found');
+        const out = await setUserDisabled(ctx, req, actorOf(res), tenantOf(res), id.data, action === 'disable');
+        res.json({ user: userView(out.user), sessionsEnded: out.sessionsEnded });
+      }),
+    );
+  }
 
   r.patch(
     '/tenants/:slug/policy',

@@ -48,6 +48,9 @@ function sessionView(req: Request) {
       ...(mfa.enrollmentDeadline ? { enrollmentDeadline: new Date(mfa.enrollmentDeadline).toISOString() } : {}),
     };
   }
+  if (mfa?.pending && mfa.state === 'verification_required') {
+    return { state: mfa.state, expiresAt: new Date(mfa.pending.expiresAt).toISOString() };
+  }
   if (mfa?.pending && (mfa.state === 'mfa_required' || mfa.state === 'enrollment_required')) {
     return { state: mfa.state, methods: mfa.pending.methods, expiresAt: new Date(mfa.pending.expiresAt).toISOString() };
   }
@@ -91,13 +94,15 @@ export function authRoutes(ctx: StepUpContext, passport: PassportLike): Router {
         });
       }
       // A new id as soon as the password verifies (MFA-03); the last login replaces any pending one.
+      // An unverified address gets a pending session that may only ask for a new link (lib/lifecycle).
+      const methods = decision.state === 'verification_required' ? [] : decision.methods;
       await regenerate(req);
-      req.session.mfa = pendingSession(decision.state, user, tenant, decision.methods, randomId(), now, ctx.opts.pendingTtlSeconds);
+      req.session.mfa = pendingSession(decision.state, user, tenant, methods, randomId(), now, ctx.opts.pendingTtlSeconds);
       await saveSession(req);
       await ctx.sessionIndex.add(tenant.id, user.id, req.sessionID);
       await ctx.record(req, { tenantId: tenant.id, userId: user.id, actorId: user.id, type: 'login_password_verified', details: { next: decision.state } });
-      const pending = req.session.mfa.pending!;
-      res.json({ state: decision.state, methods: decision.methods, expiresAt: new Date(pending.expiresAt).toISOString() });
+      const expiresAt = new Date(req.session.mfa.pending!.expiresAt).toISOString();
+      res.json(decision.state === 'verification_required' ? { state: decision.state, expiresAt } : { state: decision.state, methods, expiresAt });
     }),
   );
 
@@ -148,7 +153,12 @@ export function authRoutes(ctx: StepUpContext, passport: PassportLike): Router {
       const u = req.user!;
       const [user, tenant] = await Promise.all([ctx.users.findById(u.tenantId, u.id), ctx.tenants.findById(u.tenantId)]);
       if (!user || !tenant) throw new StepUpError('unauthenticated');
-      if (!userMethods(user, tenant.policy.allowedMethods).includes(input.method)) throw new StepUpError('method_not_allowed');
+      const methods = userMethods(user, tenant.policy.allowedMethods);
+      if (!methods.includes(input.method)) throw new StepUpError('method_not_allowed');
+      // A weak factor (email) cannot stand in for a strong one the user has (ATK-17).
+      if (aalOf(ctx, input.method) < 2 && methods.some((m) => m !== 'backup_code' && aalOf(ctx, m) === 2)) {
+        throw new StepUpError('method_not_allowed', 'Confirm with a stronger factor.');
+      }
       await authenticateWith<UserRecord>(passport, STRATEGY_BY_METHOD[input.method], req, res, 'invalid_code');
       const prev = req.session.mfa!;
       const aal = Math.max(prev.aal ?? 1, aalOf(ctx, input.method)) as 1 | 2;

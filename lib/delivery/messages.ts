@@ -150,3 +150,110 @@ export function securityNotice(input: {
     html: page(app, [escapeHtml(body), escapeHtml(ok), `<strong>${escapeHtml(notYou)}</strong>`]),
   };
 }
+
+// Account lifecycle (lib/lifecycle): verification and reset links, and the "you already have an account"
+// note. The link's token travels in the URL fragment, which browsers never send to a server or in a
+// Referer, so it stays out of access logs; the page reads it and POSTs it.
+
+const TOKEN_PATTERN = /^[A-Za-z0-9_-]{20,128}$/;
+
+function checkToken(token: string): string {
+  if (typeof token !== 'string' || !TOKEN_PATTERN.test(token)) throw new TypeError('messages: `token` must be a base64url string');
+  return token;
+}
+
+/** An http(s) page address taken from the options (never from a request header), or undefined. */
+function pageUrl(value: string | undefined): URL | undefined {
+  if (value === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new TypeError('messages: a link must be an absolute http(s) URL');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new TypeError('messages: a link must be an absolute http(s) URL');
+  url.hash = '';
+  return url;
+}
+
+/** `<page>#token=<token>`; without a page, null (the mail then shows the token to paste). */
+function tokenLink(page: string | undefined, token: string): string | null {
+  const url = pageUrl(page);
+  return url ? `${url.toString()}#token=${token}` : null;
+}
+
+function linkBlock(link: string | null, token: string, what: string): { text: string; html: string } {
+  if (link) {
+    return {
+      text: `To ${what}, open this link:\n\n    ${link}\n`,
+      html: `To ${escapeHtml(what)}, open this link:</p>\n<p><a href="${escapeHtml(link)}">${escapeHtml(link)}</a>`,
+    };
+  }
+  return {
+    text: `To ${what}, enter this token where you were asked for it:\n\n    ${token}\n`,
+    html: `To ${escapeHtml(what)}, enter this token where you were asked for it:</p>\n<p><code>${escapeHtml(token)}</code>`,
+  };
+}
+
+function hoursOrMinutes(minutes: number): string {
+  if (minutes % 60 === 0) return `${minutes / 60} hour${minutes === 60 ? '' : 's'}`;
+  return `${minutes} minute${minutes === 1 ? '' : 's'}`;
+}
+
+/**
+ * The mail with the link (or token) that confirms a self-registered address. The token is not in the
+ * subject; the mail says what to do when the registration was not yours.
+ *
+ * @example verificationMessage({ token, link: 'https://app.example/verify-email', minutes: 1440, appName: 'Acme' })
+ */
+export function verificationMessage(input: { token: string; link?: string; minutes: number; appName: string }): MailContent {
+  const token = checkToken(input.token);
+  const minutes = checkMinutes(input.minutes);
+  const app = plain(input.appName);
+  const lead = `An account was created at ${app} with this email address.`;
+  const block = linkBlock(tokenLink(input.link, token), token, 'confirm the address');
+  const expiry = `The link works once and expires in ${hoursOrMinutes(minutes)}.`;
+  const notYou = 'If you did not create this account, do not open the link: ignore this message and the account stays unusable.';
+  return {
+    subject: `${app}: Confirm your email address`,
+    text: `${lead}\n\n${block.text}\n${expiry}\n${notYou}\n`,
+    html: page(app, [escapeHtml(lead), block.html, escapeHtml(expiry), `<strong>${escapeHtml(notYou)}</strong>`]),
+  };
+}
+
+/**
+ * Sent instead of a verification link when the address already has an account (registration must
+ * not tell anyone else that it exists). Holds no token and no secret.
+ */
+export function registrationExistsMessage(input: { appName: string; forgotLink?: string }): MailContent {
+  const app = plain(input.appName);
+  const forgot = pageUrl(input.forgotLink)?.toString();
+  const lead = `Someone tried to create an account at ${app} with this email address, but you already have one. Nothing was changed.`;
+  const ifYou = 'If it was you, sign in with your existing account; if you forgot your password, ask for a reset';
+  const ifNot = 'If it was not you, you can ignore this message.';
+  return {
+    subject: `${app}: You already have an account`,
+    text: `${lead}\n\n${ifYou}${forgot ? `: ${forgot}` : '.'}\n${ifNot}\n`,
+    html: page(app, [escapeHtml(lead), `${escapeHtml(ifYou)}${forgot ? `: <a href="${escapeHtml(forgot)}">${escapeHtml(forgot)}</a>` : '.'}`, escapeHtml(ifNot)]),
+  };
+}
+
+/**
+ * The password-reset mail: a single-use link (or token), its expiry, that a reset does not turn off
+ * two-step verification, and what to do when the request was not the reader's.
+ */
+export function passwordResetMessage(input: { token: string; link?: string; minutes: number; appName: string }): MailContent {
+  const token = checkToken(input.token);
+  const minutes = checkMinutes(input.minutes);
+  const app = plain(input.appName);
+  const lead = `Someone asked to reset the password of your ${app} account.`;
+  const block = linkBlock(tokenLink(input.link, token), token, 'choose a new password');
+  const expiry = `The link works once and expires in ${hoursOrMinutes(minutes)}. Asking again makes this one stop working.`;
+  const mfa = 'A new password does not turn off two-step verification: you will still need your second factor to sign in.';
+  const notYou = 'If you did not ask for it, ignore this message: your password stays as it is.';
+  return {
+    subject: `${app}: Reset your password`,
+    text: `${lead}\n\n${block.text}\n${expiry}\n${mfa}\n${notYou}\n`,
+    html: page(app, [escapeHtml(lead), block.html, escapeHtml(expiry), escapeHtml(mfa), `<strong>${escapeHtml(notYou)}</strong>`]),
+  };
+}

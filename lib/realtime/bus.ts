@@ -68,7 +68,9 @@ function parseEnvelope(raw: string): Envelope | null {
  * is a `duplicate()` we own and quit on close.
  */
 export function createRedisBus(redis: Redis, channel: string, handlers: BusHandlers, logger: RealtimeLogger): Bus {
-  const sub = redis.duplicate();
+  // Our own subscriber may queue its SUBSCRIBE until it connects, even when the caller's client
+  // runs with `enableOfflineQueue: false` (the setting the README recommends for fail-fast requests).
+  const sub = redis.duplicate({ enableOfflineQueue: true });
   sub.on('error', (err: Error) => logger.warn('realtime: redis subscriber error', { error: err.message }));
   sub.on('message', (ch: string, raw: string) => {
     if (ch !== channel) return;

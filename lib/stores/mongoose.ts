@@ -51,6 +51,7 @@ export const userSchema = new Schema(
       lastVerifiedAt: { type: Date, default: null },
     },
     emailVerifiedAt: { type: Date, default: null },
+    selfRegistered: { type: Boolean, default: false },
     disabledAt: { type: Date, default: null },
     createdAt: { type: Date, default: () => new Date() },
   },

@@ -27,6 +27,8 @@ export const policyPatchSchema = z.strictObject({
   allowedMethods: allowedMethods.optional(),
   gracePeriodDays: z.number().int().min(POLICY_LIMITS.gracePeriodDays.min).max(POLICY_LIMITS.gracePeriodDays.max).optional(),
   stepUpMaxAgeSeconds: z.number().int().min(POLICY_LIMITS.stepUpMaxAgeSeconds.min).max(POLICY_LIMITS.stepUpMaxAgeSeconds.max).optional(),
+  /** `POST /auth/register` creates accounts in this tenant (default false). */
+  selfRegistration: z.boolean().optional(),
 });
 
 export type PolicyPatch = z.infer<typeof policyPatchSchema>;
@@ -41,6 +43,7 @@ export function applyPolicyPatch(current: TenantPolicy, patch: PolicyPatch, now:
   if (patch.allowedMethods) next.allowedMethods = METHODS.filter((m) => patch.allowedMethods!.includes(m));
   if (patch.gracePeriodDays !== undefined) next.gracePeriodDays = patch.gracePeriodDays;
   if (patch.stepUpMaxAgeSeconds !== undefined) next.stepUpMaxAgeSeconds = patch.stepUpMaxAgeSeconds;
+  if (patch.selfRegistration !== undefined) next.selfRegistration = patch.selfRegistration;
   if (patch.mfaRequired !== undefined) {
     if (patch.mfaRequired && !current.mfaRequired) next.mfaRequiredSince = new Date(now);
     if (!patch.mfaRequired) next.mfaRequiredSince = null;
@@ -57,5 +60,6 @@ export function policyView(p: TenantPolicy) {
     gracePeriodDays: p.gracePeriodDays,
     stepUpMaxAgeSeconds: p.stepUpMaxAgeSeconds,
     mfaRequiredSince: p.mfaRequiredSince ? new Date(p.mfaRequiredSince).toISOString() : null,
+    selfRegistration: p.selfRegistration === true,
   };
 }

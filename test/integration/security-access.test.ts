@@ -51,6 +51,9 @@ function routesOf(app: unknown): RouteInfo[] {
   return out;
 }
 
+// Public account-lifecycle routes: they answer anyone (with the same answer for every input).
+const PUBLIC_LIFECYCLE = ['POST /auth/register', 'POST /auth/verify-email', 'POST /auth/password/forgot', 'POST /auth/password/reset'];
+
 describeWithRedis('security: pending sessions, client-written state, user binding, uniform failures', () => {
   let t: TestApp;
   let tenantId: string;
@@ -69,7 +72,7 @@ describeWithRedis('security: pending sessions, client-written state, user bindin
 
   describe('MFA-01 / ATK-01: a pending cookie on every route of the router stack', () => {
     // Answered otherwise on purpose: the second step itself, the session view, logout and a new login.
-    const ALLOWED = new Set(['POST /auth/mfa/challenge', 'GET /auth/session', 'POST /auth/logout', 'POST /auth/login', 'POST /auth/mfa/email/send', 'POST /auth/mfa/sms/send']);
+    const ALLOWED = new Set(['POST /auth/mfa/challenge', 'GET /auth/session', 'POST /auth/logout', 'POST /auth/login', 'POST /auth/mfa/email/send', 'POST /auth/mfa/sms/send', ...PUBLIC_LIFECYCLE]);
 
     it('answers 401/403/409 with no user data everywhere but the second-factor, session and logout routes', async () => {
       // Guarded by requireAuth() (state === 'authenticated', not Passport alone) and subjectOf() in lib/subject.ts.
@@ -114,7 +117,7 @@ describeWithRedis('security: pending sessions, client-written state, user bindin
       const res = await login(a, 'admin@example.com').expect(200);
       expect(res.body.state).toBe('enrollment_required');
       const ENROL = /^POST \/auth\/mfa\/(totp|email|sms)\/(enroll|verify)$/;
-      const OPEN = new Set(['GET /auth/session', 'POST /auth/logout', 'POST /auth/login', 'POST /auth/mfa/challenge']);
+      const OPEN = new Set(['GET /auth/session', 'POST /auth/logout', 'POST /auth/login', 'POST /auth/mfa/challenge', ...PUBLIC_LIFECYCLE]);
       for (const { method, path } of routesOf(t.app)) {
         const key = `${method} ${path}`;
         if (ENROL.test(key) || OPEN.has(key)) continue;

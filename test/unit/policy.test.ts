@@ -41,7 +41,7 @@ describe('policyPatchSchema', () => {
       { allowedMethods: ['backup_code'] },
       { allowedMethods: { $ne: [] } },
       { mfaRequiredSince: '2026-01-01T00:00:00Z' },
-      { selfRegistration: true },
+      { selfRegistration: 'yes' },
       { __proto__: { mfaRequired: false }, extra: 1 },
     ]) {
       expect([v, ok(v)]).toEqual([v, false]);
@@ -77,6 +77,7 @@ describe('applyPolicyPatch', () => {
       gracePeriodDays: 7,
       stepUpMaxAgeSeconds: 300,
       mfaRequiredSince: new Date(T).toISOString(),
+      selfRegistration: false,
     });
   });
 });

@@ -1,0 +1,111 @@
+import { Router, type Response } from 'express';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import ts from 'typescript';
+
+/**
+ * The example app's front end: static HTML pages (one layout, one module script each), one
+ * stylesheet, and browser TypeScript from `example-app/public/` transpiled once at start (no
+ * bundler: each file becomes an ES module at `/assets/<name>.js`). No inline script or style, so
+ * the CSP can say `script-src 'self'; style-src 'self'`.
+ */
+
+const PAGES_DIR = __dirname;
+const PUBLIC_DIR = path.join(__dirname, '..', 'public');
+
+/** Page name -> path it is served at. */
+export const PAGES: Record<string, string> = {
+  dashboard: '/',
+  login: '/login',
+  challenge: '/challenge',
+  enrol: '/enrol',
+  security: '/security',
+  admin: '/admin',
+};
+
+export interface LayoutInput {
+  title: string;
+  nav: 'app' | 'public';
+  /** Module at `/assets/<script>.js`. */
+  script?: string;
+  main: string;
+  devOutbox: boolean;
+}
+
+const layoutHtml = readFileSync(path.join(PAGES_DIR, 'layout.html'), 'utf8');
+const navHtml = { app: readFileSync(path.join(PAGES_DIR, 'nav-app.html'), 'utf8'), public: readFileSync(path.join(PAGES_DIR, 'nav-public.html'), 'utf8') };
+
+/** Fills the layout. Values are the app's own templates (or escaped text), never raw user input. */
+export function renderLayout(input: LayoutInput): string {
+  const nav = navHtml[input.nav].replace('{{outbox}}', input.devOutbox ? '<li><a href="/dev/outbox">Dev outbox</a></li>' : '');
+  const script = input.script ? `<script type="module" src="/assets/${input.script}.js"></script>` : '';
+  return layoutHtml
+    .replace('{{title}}', input.title)
+    .replace('{{script}}', script)
+    .replace('{{nav}}', nav)
+    .replace('{{main}}', input.main);
+}
+
+/** A page file starts with `<!-- title: ...; nav: app|public -->`; the script has the page's name. */
+function loadPage(name: string, devOutbox: boolean): string {
+  const raw = readFileSync(path.join(PAGES_DIR, `${name}.html`), 'utf8');
+  const meta = /^<!--\s*title:\s*([^;]+);\s*nav:\s*(app|public)\s*-->\s*/.exec(raw);
+  if (!meta) throw new Error(`example-app/pages/${name}.html: first line must be <!-- title: ...; nav: app|public -->`);
+  return renderLayout({ title: meta[1]!.trim(), nav: meta[2] as 'app' | 'public', script: name, main: raw.slice(meta[0].length), devOutbox });
+}
+
+/** Every `public/*.ts` as an ES2020 module; import specifiers already end in `.js`. */
+export function transpileAssets(dir = PUBLIC_DIR): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const file of readdirSync(dir)) {
+    if (!file.endsWith('.ts') || file.endsWith('.d.ts')) continue;
+    const source = readFileSync(path.join(dir, file), 'utf8');
+    const js = ts.transpileModule(source, {
+      fileName: file,
+      compilerOptions: { module: ts.ModuleKind.ES2020, target: ts.ScriptTarget.ES2020, removeComments: false, sourceMap: false },
+    }).outputText;
+    out.set(`${file.slice(0, -3)}.js`, js);
+  }
+  return out;
+}
+
+const STATIC_TYPES: Record<string, string> = { '.css': 'text/css; charset=utf-8', '.svg': 'image/svg+xml' };
+
+export function pagesRouter(opts: { devOutbox: boolean }): Router {
+  const r = Router();
+  const pages = new Map(Object.entries(PAGES).map(([name, at]) => [at, loadPage(name, opts.devOutbox)]));
+  const scripts = transpileAssets();
+  const statics = new Map<string, { type: string; body: Buffer }>();
+  for (const file of readdirSync(PUBLIC_DIR)) {
+    const type = STATIC_TYPES[path.extname(file)];
+    if (type) statics.set(file, { type, body: readFileSync(path.join(PUBLIC_DIR, file)) });
+  }
+
+  const html = (res: Response, body: string) => {
+    // Pages are the same for everyone; what they show comes from the API, so they may be cached briefly.
+    res.set('Cache-Control', 'no-cache').type('html').send(body);
+  };
+  for (const [at, body] of pages) r.get(at, (_req, res) => html(res, body));
+  // `/enroll` is a common spelling; one page, one URL.
+  r.get('/enroll', (req, res) => res.redirect(302, `/enrol${req.url.slice('/enroll'.length)}`));
+
+  r.get('/assets/:file', (req, res, next) => {
+    const file = req.params.file;
+    const js = scripts.get(file);
+    if (js !== undefined) return res.set('Cache-Control', 'no-cache').type('text/javascript; charset=utf-8').send(js);
+    const asset = statics.get(file);
+    if (asset) return res.set('Cache-Control', 'no-cache').type(asset.type).send(asset.body);
+    next();
+  });
+  r.get('/favicon.ico', (_req, res) => res.redirect(301, '/assets/icon.svg'));
+  // Anything else: a page for people, the contract's JSON for programs.
+  r.use((req, res) => {
+    res.status(404);
+    if (req.method === 'GET' && req.accepts(['json', 'html']) === 'html') {
+      const main = '<h1>Page not found</h1><p class="lead">There is nothing at this address.</p><p><a class="button primary" href="/">Go to the dashboard</a></p>';
+      return res.type('html').send(renderLayout({ title: 'Not found', nav: 'public', main, devOutbox: opts.devOutbox }));
+    }
+    res.json({ error: 'not_found', message: 'Not found.' });
+  });
+  return r;
+}

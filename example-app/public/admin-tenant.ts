@@ -1,0 +1,146 @@
+import { api, type Method } from './api.js';
+import { EVENT_LABELS, METHOD_LABELS } from './messages.js';
+import { StepUpCancelled, withStepUp } from './stepup.js';
+import { $, busy, clearError, copyText, el, fmtDate, showError } from './ui.js';
+
+export interface Policy {
+  mfaRequired: boolean;
+  allowedMethods: Method[];
+  gracePeriodDays: number;
+  stepUpMaxAgeSeconds: number;
+}
+
+interface UserView {
+  id: string;
+  email: string;
+  name: string | null;
+  roles: string[];
+  mfa: { enabled: boolean; methods: Record<string, { enabled: boolean }>; backupCodesRemaining: number };
+}
+
+interface AuditView {
+  type: string;
+  at: string;
+  userId: string | null;
+  actorId: string | null;
+  details: Record<string, unknown>;
+}
+
+/** A one-time password, shown once with a copy button. */
+export function showSecret(text: string, value: string): void {
+  $('secret-text').textContent = text;
+  $('secret-value').textContent = value;
+  $('secret-status').textContent = '';
+  $('secret-box').hidden = false;
+  $('secret-copy').onclick = () => void copyText(value, $('secret-status'), 'Password');
+  $('secret-title').focus();
+}
+
+/** The tenant's users, the add-user form, the policy form and the audit trail. */
+export async function loadTenantPanels(tenant: { slug: string; name: string; policy: Policy }, selfId: string, error: HTMLElement): Promise<void> {
+  const base = `/admin/tenants/${encodeURIComponent(tenant.slug)}`;
+  const emails = new Map<string, string>();
+  const fail = (err: unknown, overrides?: Record<string, string>) => {
+    if (!(err instanceof StepUpCancelled)) showError(error, err, overrides);
+  };
+
+  const mfaText = (u: UserView): string => {
+    const on = (['totp', 'email_otp', 'sms_otp'] as const).filter((m) => u.mfa.methods[m]?.enabled).map((m) => METHOD_LABELS[m]!.replace(' code', '').replace(' (SMS)', ' SMS'));
+    if (!on.length) return 'Not set up';
+    return `${on.join(', ')} · ${u.mfa.backupCodesRemaining} backup code${u.mfa.backupCodesRemaining === 1 ? '' : 's'}`;
+  };
+
+  const loadUsers = async () => {
+    const { users } = await api<{ users: UserView[] }>('GET', `${base}/users?limit=100`);
+    for (const u of users) emails.set(u.id, u.email);
+    $('user-rows').replaceChildren(
+      ...users.map((u) => {
+        const actions = el('td');
+        if (u.mfa.enabled && u.id !== selfId) {
+          const reset = el('button', { type: 'button', className: 'danger small', textContent: 'Reset two-step verification' });
+          reset.setAttribute('aria-label', `Reset two-step verification of ${u.email}`);
+          reset.addEventListener('click', () => void resetUser(u, reset));
+          actions.append(reset);
+        }
+        return el('tr', {}, el('td', { textContent: u.email }), el('td', { textContent: u.name ?? '—' }), el('td', { textContent: u.roles.join(', ') }), el('td', { textContent: mfaText(u) }), actions);
+      }),
+    );
+  };
+
+  const loadAudit = async () => {
+    const { events } = await api<{ events: AuditView[] }>('GET', `${base}/audit?limit=25`);
+    // Ids outside this tenant's user list are platform administrators (superadmins).
+    const who = (id: string | null) => (id ? (emails.get(id) ?? 'platform administrator') : '—');
+    $('audit-rows').replaceChildren(
+      ...events.map((e) =>
+        el('tr', {}, el('td', { textContent: fmtDate(e.at) }), el('td', { textContent: EVENT_LABELS[e.type] ?? e.type.replace(/_/g, ' ') }), el('td', { textContent: who(e.userId) }), el('td', { textContent: who(e.actorId) })),
+      ),
+    );
+  };
+
+  const resetUser = async (u: UserView, button: HTMLButtonElement) => {
+    clearError(error);
+    if (!window.confirm(`Reset two-step verification of ${u.email}? Their factors and backup codes are removed and they are signed out everywhere; they set up a new factor at next sign-in.`)) return;
+    try {
+      await busy(button, () => withStepUp(() => api('POST', `${base}/users/${encodeURIComponent(u.id)}/mfa/reset`)));
+      $('notice').textContent = `Two-step verification of ${u.email} was reset and their sessions were ended.`;
+      await Promise.all([loadUsers(), loadAudit()]);
+    } catch (err) {
+      fail(err, { forbidden: 'You cannot reset your own two-step verification here; use your security settings.' });
+    }
+  };
+
+  const userForm = $<HTMLFormElement>('user-form');
+  userForm.onsubmit = async (ev) => {
+    ev.preventDefault();
+    clearError(error);
+    const email = $<HTMLInputElement>('u-email').value.trim();
+    const name = $<HTMLInputElement>('u-name').value.trim();
+    if (!email) return showError(error, 'Enter the new user’s email address.');
+    try {
+      const r = await busy($<HTMLButtonElement>('user-create'), () =>
+        api<{ user: UserView; initialPassword: string }>('POST', `${base}/users`, { email, role: $<HTMLSelectElement>('u-role').value, ...(name ? { name } : {}) }),
+      );
+      userForm.reset();
+      showSecret(`User ${r.user.email} added to ${tenant.name}. Their initial password:`, r.initialPassword);
+      await Promise.all([loadUsers(), loadAudit()]);
+    } catch (err) {
+      fail(err, { conflict: 'A user with this email already exists in this organisation.' });
+    }
+  };
+
+  const fillPolicy = (p: Policy) => {
+    $<HTMLInputElement>('p-required').checked = p.mfaRequired;
+    for (const box of Array.from(document.querySelectorAll<HTMLInputElement>('input[name="allowed"]'))) box.checked = p.allowedMethods.includes(box.value as Method);
+    $<HTMLInputElement>('p-grace').value = String(p.gracePeriodDays);
+    $<HTMLInputElement>('p-stepup').value = String(p.stepUpMaxAgeSeconds);
+  };
+  fillPolicy(tenant.policy);
+  $<HTMLFormElement>('policy-form').onsubmit = async (ev) => {
+    ev.preventDefault();
+    clearError(error);
+    const allowedMethods = Array.from(document.querySelectorAll<HTMLInputElement>('input[name="allowed"]:checked')).map((b) => b.value);
+    const patch = {
+      mfaRequired: $<HTMLInputElement>('p-required').checked,
+      allowedMethods,
+      gracePeriodDays: Number($<HTMLInputElement>('p-grace').value),
+      stepUpMaxAgeSeconds: Number($<HTMLInputElement>('p-stepup').value),
+    };
+    try {
+      const saved = await busy($<HTMLButtonElement>('policy-save'), () => withStepUp(() => api<Policy>('PATCH', `${base}/policy`, patch)));
+      fillPolicy(saved);
+      $('notice').textContent = 'Policy saved. It applies from each user’s next sign-in.';
+      await loadAudit();
+    } catch (err) {
+      fail(err, {
+        invalid_request: 'Check the policy: allow at least one of authenticator app, email or SMS; the grace period is 0 to 365 days; the step-up window 1 to 86400 seconds.',
+      });
+    }
+  };
+
+  $('users-title').textContent = `Users of ${tenant.name}`;
+  $('policy-title').textContent = `Security policy of ${tenant.name}`;
+  for (const id of ['users-panel', 'policy-panel', 'audit-panel']) $(id).hidden = false;
+  await loadUsers();
+  await loadAudit();
+}

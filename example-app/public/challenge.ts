@@ -1,0 +1,96 @@
+import { api, ApiError, type Method } from './api.js';
+import { setupCodeInput } from './codeinput.js';
+import { $, busy, clearError, requireState, showError, signOut } from './ui.js';
+
+const HINTS: Record<Method, { label: string; hint: string }> = {
+  totp: { label: 'Authenticator code', hint: 'The 6-digit code your authenticator app shows for this account.' },
+  email_otp: { label: 'Email code', hint: 'Send a code, then enter the 6 digits from the email.' },
+  sms_otp: { label: 'SMS code', hint: 'Send a code, then enter the 6 digits from the text message.' },
+  backup_code: { label: 'Backup code', hint: 'One of the backup codes you saved, like abcd-efgh-ijkl-mnop. Each works once.' },
+};
+
+/** After these the pending login is gone: only the password can start again. */
+const RESTART = new Set(['challenge_expired', 'no_pending_login']);
+
+async function main(): Promise<void> {
+  const session = await requireState('mfa_required');
+  const methods = session.methods ?? [];
+  const form = $<HTMLFormElement>('challenge-form');
+  const error = $('error');
+  const code = $<HTMLInputElement>('code');
+  const verify = $<HTMLButtonElement>('verify');
+  const sendRow = $('send-row');
+  const sendStatus = $('send-status');
+  const input = setupCodeInput(code, () => form.requestSubmit());
+  const radios = Array.from(form.querySelectorAll<HTMLInputElement>('input[name="method"]'));
+
+  const current = (): Method => (radios.find((r) => r.checked)?.value ?? methods[0]) as Method;
+  const select = (m: Method) => {
+    $('code-label').textContent = HINTS[m].label;
+    $('code-hint').textContent = HINTS[m].hint;
+    input.setKind(m === 'backup_code' ? 'backup' : 'numeric');
+    sendRow.hidden = !(m === 'email_otp' || m === 'sms_otp');
+    sendStatus.textContent = '';
+    clearError(error);
+  };
+  for (const r of radios) {
+    const available = methods.includes(r.value as Method);
+    r.closest('label')!.hidden = !available;
+    r.disabled = !available;
+    r.addEventListener('change', () => {
+      select(r.value as Method);
+      code.focus();
+    });
+  }
+  const first = radios.find((r) => !r.disabled);
+  if (first) first.checked = true;
+  select(current());
+  code.focus();
+
+  if (session.expiresAt) {
+    const at = new Date(session.expiresAt);
+    $('expires').textContent = `This sign-in is valid until ${at.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' })}.`;
+  }
+
+  $('send-code').addEventListener('click', async (ev) => {
+    clearError(error);
+    const channel = current() === 'sms_otp' ? 'sms' : 'email';
+    try {
+      const r = await busy(ev.currentTarget as HTMLButtonElement, () => api<{ sentTo: string; expiresIn: number }>('POST', `/auth/mfa/${channel}/send`));
+      sendStatus.textContent = `We sent a code to ${r.sentTo}. It is valid for ${Math.round(r.expiresIn / 60)} minutes.`;
+      code.focus();
+    } catch (err) {
+      showError(error, err);
+    }
+  });
+
+  $('restart').addEventListener('click', () => void signOut('/login'));
+
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    clearError(error);
+    if (!input.value()) {
+      showError(error, 'Please enter the code.');
+      code.focus();
+      return;
+    }
+    try {
+      await busy(verify, () => api('POST', '/auth/mfa/challenge', { method: current(), code: input.value() }));
+      location.assign('/');
+    } catch (err) {
+      showError(error, err);
+      if (err instanceof ApiError && RESTART.has(err.code)) {
+        const again = document.createElement('a');
+        again.href = '/login';
+        again.textContent = 'Sign in again.';
+        error.append(' ', again);
+        verify.disabled = true;
+        return;
+      }
+      code.value = '';
+      code.focus();
+    }
+  });
+}
+
+void main();

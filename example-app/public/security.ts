@@ -1,0 +1,161 @@
+import { api } from './api.js';
+import { renderBackupCodes } from './codes.js';
+import { EVENT_LABELS, METHOD_LABELS } from './messages.js';
+import { StepUpCancelled, withStepUp } from './stepup.js';
+import { $, busy, clearError, el, fmtDate, graceBanner, initAppNav, requireState, showError } from './ui.js';
+
+interface MfaStatus {
+  enabled: boolean;
+  methods: Record<'totp' | 'email_otp' | 'sms_otp', { enabled: boolean; enrolledAt: string | null; phone?: string | null }>;
+  backupCodesRemaining: number;
+  lastVerifiedAt: string | null;
+}
+
+interface SecurityEvent {
+  type: string;
+  at: string;
+  ip: string | null;
+  userAgent: string | null;
+  details: Record<string, unknown>;
+}
+
+const error = $('error');
+const notice = $('notice');
+
+function fail(err: unknown): void {
+  if (err instanceof StepUpCancelled) return;
+  showError(error, err);
+}
+
+async function loadStatus(): Promise<MfaStatus> {
+  const s = await api<MfaStatus>('GET', '/auth/mfa/status');
+  for (const li of Array.from(document.querySelectorAll<HTMLElement>('.factor[data-method]'))) {
+    const m = li.dataset.method as keyof MfaStatus['methods'] | 'backup_code';
+    const state = li.querySelector('.state')!;
+    if (m === 'backup_code') {
+      state.textContent = s.enabled
+        ? `${s.backupCodesRemaining} unused code${s.backupCodesRemaining === 1 ? '' : 's'} left.`
+        : 'You get backup codes when you set up your first second factor.';
+      $<HTMLButtonElement>('regenerate').hidden = !s.enabled;
+      continue;
+    }
+    const f = s.methods[m];
+    const on = Boolean(f?.enabled);
+    state.textContent = on ? `On since ${fmtDate(f!.enrolledAt)}${f!.phone ? ` · ${f!.phone}` : ''}` : 'Not set up';
+    li.dataset.enabled = String(on);
+    (li.querySelector('[data-action="add"]') as HTMLElement).hidden = on;
+    (li.querySelector('[data-action="remove"]') as HTMLElement).hidden = !on;
+  }
+  $('mfa-summary').textContent = s.enabled
+    ? `On. Each sign-in asks for a second factor.${s.lastVerifiedAt ? ` Last used ${fmtDate(s.lastVerifiedAt)}.` : ''}`
+    : 'Off. Anyone with your password can sign in as you. Set up a second factor below.';
+  return s;
+}
+
+async function loadEvents(): Promise<void> {
+  const body = $('events');
+  try {
+    const { events } = await api<{ events: SecurityEvent[] }>('GET', '/api/security-events');
+    if (!events.length) {
+      body.replaceChildren(el('tr', {}, el('td', { colSpan: 3, textContent: 'No events yet.' })));
+      return;
+    }
+    body.replaceChildren(
+      ...events.map((e) => {
+        const channel = e.details.channel === 'sms' ? ' (SMS)' : e.details.channel === 'email' ? ' (email)' : '';
+        const method = typeof e.details.method === 'string' ? ` (${METHOD_LABELS[e.details.method] ?? e.details.method})` : channel;
+        return el(
+          'tr',
+          {},
+          el('td', { textContent: fmtDate(e.at) }),
+          el('td', { textContent: `${EVENT_LABELS[e.type] ?? e.type.replace(/_/g, ' ')}${method}` }),
+          el('td', { textContent: [e.ip, browserOf(e.userAgent)].filter(Boolean).join(' · ') || '—' }),
+        );
+      }),
+    );
+  } catch (err) {
+    body.replaceChildren(el('tr', {}, el('td', { colSpan: 3, textContent: 'Could not load the events.' })));
+    fail(err);
+  }
+}
+
+function browserOf(ua: string | null): string {
+  if (!ua) return '';
+  const m = /(Firefox|Edg|Chrome|Safari)\/[\d.]+/.exec(ua);
+  if (!m) return 'other client';
+  return { Edg: 'Edge', Firefox: 'Firefox', Chrome: 'Chrome', Safari: 'Safari' }[m[1]!] ?? m[1]!;
+}
+
+async function main(): Promise<void> {
+  const session = await requireState('authenticated');
+  initAppNav(session);
+  graceBanner($('grace'), session);
+  await loadStatus().catch(fail);
+  void loadEvents();
+
+  for (const li of Array.from(document.querySelectorAll<HTMLElement>('.factor[data-method]'))) {
+    const remove = li.querySelector<HTMLButtonElement>('[data-action="remove"]');
+    if (!remove) continue;
+    const method = li.dataset.method!;
+    remove.addEventListener('click', async () => {
+      clearError(error);
+      notice.textContent = '';
+      if (!window.confirm(`Remove ${METHOD_LABELS[method]?.toLowerCase() ?? method}? You will not be able to use it to sign in.`)) return;
+      try {
+        await busy(remove, () => withStepUp(() => api('POST', '/auth/mfa/disable', { method })));
+        notice.textContent = `${METHOD_LABELS[method] ?? method} removed. Your other devices were signed out.`;
+        await loadStatus();
+        void loadEvents();
+      } catch (err) {
+        fail(err);
+      }
+    });
+  }
+
+  const regenerate = $<HTMLButtonElement>('regenerate');
+  regenerate.addEventListener('click', async () => {
+    clearError(error);
+    notice.textContent = '';
+    try {
+      const r = await busy(regenerate, () => withStepUp(() => api<{ backupCodes: string[] }>('POST', '/auth/mfa/backup-codes/regenerate')));
+      renderBackupCodes($('backup-codes'), r.backupCodes, session.user!.email);
+      $('new-codes').hidden = false;
+      ($('new-codes').querySelector('h3') as HTMLElement).focus();
+      await loadStatus();
+      void loadEvents();
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+  const form = $<HTMLFormElement>('password-form');
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    clearError(error);
+    notice.textContent = '';
+    const currentPassword = $<HTMLInputElement>('current-password').value;
+    const newPassword = $<HTMLInputElement>('new-password').value;
+    if (!currentPassword || !newPassword) return showError(error, 'Enter your current password and a new one.');
+    try {
+      await busy($<HTMLButtonElement>('password-submit'), () => withStepUp(() => api('POST', '/auth/password', { currentPassword, newPassword })));
+      form.reset();
+      notice.textContent = 'Password changed. Your other devices were signed out.';
+      void loadEvents();
+    } catch (err) {
+      if (err instanceof StepUpCancelled) return;
+      showError(error, err, { invalid_credentials: 'Your current password is not correct.', not_found: 'Changing the password is not available on this server.' });
+    }
+  });
+
+  const all = $<HTMLButtonElement>('logout-all');
+  all.addEventListener('click', async () => {
+    try {
+      await busy(all, () => api('POST', '/auth/logout-all'));
+      location.assign('/login?m=signed_out_all');
+    } catch (err) {
+      fail(err);
+    }
+  });
+}
+
+void main();

@@ -1,0 +1,136 @@
+import { api, getSession, isAdmin, type SessionView } from './api.js';
+import { describeError } from './messages.js';
+
+/** An element that must exist on the page. */
+export function $<T extends HTMLElement = HTMLElement>(id: string): T {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`missing #${id}`);
+  return el as T;
+}
+
+/** Shows a sentence in an alert region (role="alert" announces it); empty text clears it. */
+export function showError(region: HTMLElement, err: unknown, overrides?: Record<string, string>): void {
+  region.textContent = err === '' ? '' : typeof err === 'string' ? err : describeError(err, overrides);
+}
+
+export function clearError(region: HTMLElement): void {
+  region.textContent = '';
+}
+
+/** Disables a button while a request runs, and tells assistive tech it is busy. */
+export async function busy<T>(button: HTMLButtonElement, fn: () => Promise<T>): Promise<T> {
+  button.disabled = true;
+  button.setAttribute('aria-busy', 'true');
+  try {
+    return await fn();
+  } finally {
+    button.disabled = false;
+    button.removeAttribute('aria-busy');
+  }
+}
+
+/** Where a session in each state belongs. */
+export function pageFor(s: SessionView): string {
+  if (s.state === 'mfa_required') return '/challenge';
+  if (s.state === 'enrollment_required') return '/enrol';
+  if (s.state === 'authenticated') return '/';
+  return '/login';
+}
+
+/**
+ * Loads the session and sends the visitor where it belongs unless its state is one of `allowed`.
+ * Resolves with the session (never resolves when it redirects).
+ */
+export async function requireState(...allowed: SessionView['state'][]): Promise<SessionView> {
+  let s: SessionView;
+  try {
+    s = await getSession();
+  } catch {
+    s = { state: 'anonymous' };
+  }
+  if (!allowed.includes(s.state)) {
+    const next = s.state === 'anonymous' ? `/login?next=${encodeURIComponent(location.pathname + location.search)}` : pageFor(s);
+    location.replace(next);
+    return new Promise<SessionView>(() => undefined);
+  }
+  return s;
+}
+
+/** The header of signed-in pages: who, the Admin link for admins, and Sign out. */
+export function initAppNav(s: SessionView): void {
+  const who = document.getElementById('nav-user');
+  if (who && s.user) who.textContent = `${s.user.email} · ${s.user.tenant}`;
+  if (isAdmin(s.user)) document.querySelectorAll<HTMLElement>('[data-role="admin"]').forEach((el) => (el.hidden = false));
+  for (const a of Array.from(document.querySelectorAll<HTMLAnchorElement>('.site-header nav a'))) {
+    if (a.pathname === location.pathname) a.setAttribute('aria-current', 'page');
+  }
+  const logout = document.getElementById('logout') as HTMLButtonElement | null;
+  logout?.addEventListener('click', () => {
+    void signOut('/login?m=signed_out');
+  });
+}
+
+export async function signOut(to: string, path = '/auth/logout'): Promise<void> {
+  try {
+    await api('POST', path);
+  } finally {
+    location.assign(to);
+  }
+}
+
+export function fmtDate(value: string | Date | null | undefined): string {
+  if (!value) return '—';
+  const d = new Date(value);
+  if (Number.isNaN(d.getTime())) return '—';
+  return d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+/** The grace-period banner: MFA is mandatory, this user has until `enrollmentDeadline` to enrol. */
+export function graceBanner(el: HTMLElement, s: SessionView): void {
+  if (!s.enrollmentDeadline) return;
+  const deadline = new Date(s.enrollmentDeadline);
+  // Whole days, rounded down: never promise more time than there is.
+  const days = Math.floor((deadline.getTime() - Date.now()) / 86_400_000);
+  const left = days >= 1 ? `${days} day${days === 1 ? '' : 's'} left` : 'less than a day left';
+  el.replaceChildren();
+  const text = document.createElement('span');
+  text.textContent = `Your organisation requires two-step verification. Set it up by ${fmtDate(deadline)} (${left}); after that you will have to set it up before you can sign in. `;
+  const link = document.createElement('a');
+  link.href = '/enrol?method=totp&from=security';
+  link.textContent = 'Set it up now';
+  el.append(text, link);
+  el.hidden = false;
+}
+
+/** Moves focus to a heading after a step changes, so screen readers and keyboards follow along. */
+export function focusHeading(container: HTMLElement): void {
+  const h = container.querySelector<HTMLElement>('h1, h2');
+  if (!h) return;
+  if (!h.hasAttribute('tabindex')) h.setAttribute('tabindex', '-1');
+  h.focus();
+}
+
+/** Copies text; reports in `status` (a role="status" element). */
+export async function copyText(text: string, status: HTMLElement, what: string): Promise<void> {
+  try {
+    await navigator.clipboard.writeText(text);
+    status.textContent = `${what} copied.`;
+  } catch {
+    status.textContent = `Could not copy automatically: select the ${what.toLowerCase()} and copy it.`;
+  }
+}
+
+/** A one-line notice passed between pages in the query string (`?m=signed_out`). */
+export const NOTICES: Record<string, string> = {
+  signed_out: 'You are signed out.',
+  signed_out_all: 'You are signed out on every device.',
+  session_ended: 'Your session ended. Please sign in again.',
+  password_changed: 'Your password was changed. Please sign in again.',
+};
+
+export function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLElementTagNameMap[K]> = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  Object.assign(node, props);
+  node.append(...children);
+  return node;
+}

@@ -1,0 +1,140 @@
+/**
+ * The example app's simulated sync: the runner alone (timer driven by hand), then over the real
+ * WebSocket of an app started on a free port: started, 20/50/70, completed; 409 while it runs.
+ */
+import request from 'supertest';
+import WebSocket from 'ws';
+import { loadConfig } from '../../example-app/config';
+import { startServer, type RunningExample } from '../../example-app/server';
+import { SYNC_STEPS, SyncRunner, type Schedule, type SyncPayload } from '../../example-app/sync';
+import { FAST_ARGON2 } from '../helpers/app';
+
+const KEYS = `k1:${'ab'.repeat(32)}`;
+const SECRET = 'example-app-test-session-secret-0123456789';
+const fast = { stepUp: { password: { argon2: FAST_ARGON2 } } };
+
+/** A timer the test runs by hand: nothing sleeps. */
+function manualTimer() {
+  const queue: (() => void)[] = [];
+  const schedule: Schedule = (fn) => {
+    queue.push(fn);
+    return () => {
+      const i = queue.indexOf(fn);
+      if (i >= 0) queue.splice(i, 1);
+    };
+  };
+  return { schedule, queue, step: () => queue.shift()?.() };
+}
+
+describe('SyncRunner', () => {
+  it('runs one sync per tenant, emits in order, and stops cleanly', () => {
+    const timer = manualTimer();
+    const sent: [string, SyncPayload][] = [];
+    const runner = new SyncRunner({ emit: (t, p) => sent.push([t, p]), schedule: timer.schedule, records: () => 7 });
+    expect(runner.start('a')).toBe(true);
+    expect(runner.start('a')).toBe(false);
+    expect(runner.start('b')).toBe(true);
+    runner.stopAll();
+    expect(runner.isRunning('a')).toBe(false);
+    expect(timer.queue.length).toBe(0);
+    expect(runner.start('a')).toBe(true);
+    while (timer.queue.length) timer.step();
+    expect(sent.filter(([t]) => t === 'a').map(([, p]) => p.status)).toEqual(['started', 'started', ...SYNC_STEPS.map((s) => s.status)]);
+    expect(sent[sent.length - 1]![1]).toMatchObject({ status: 'completed', progress: 100, recordsImported: 7 });
+  });
+
+  it('reports an emit that fails instead of throwing', async () => {
+    const errors: string[] = [];
+    const runner = new SyncRunner({ emit: () => Promise.reject(new Error('redis down')), schedule: manualTimer().schedule, onError: (e) => errors.push(e.message) });
+    runner.start('a');
+    await new Promise((r) => setImmediate(r));
+    expect(errors).toEqual(['redis down']);
+  });
+});
+
+describe('example app: simulated sync over the WebSocket', () => {
+  let running: RunningExample;
+  const timer = manualTimer();
+  let cookie = '';
+
+  beforeAll(async () => {
+    const cfg = loadConfig({ PORT: '0', SESSION_SECRET: SECRET, MFA_ENCRYPTION_KEYS: KEYS });
+    running = await startServer(cfg, { ...fast, sync: { schedule: timer.schedule, records: () => 321 } });
+    const alice = running.ex.demo.find((d) => d.email === 'alice@acme.test')!;
+    const res = await request(running.url).post('/auth/login').send({ tenant: 'acme', email: alice.email, password: alice.password }).expect(200);
+    cookie = String((res.headers['set-cookie'] as unknown as string[])[0]).split(';')[0]!;
+  });
+  afterAll(() => running.close());
+
+  const openSocket = async (origin = running.url): Promise<{ ws: WebSocket; frames: Record<string, unknown>[] }> => {
+    const ws = new WebSocket(`${running.url.replace('http', 'ws')}/ws`, { headers: { cookie, origin } });
+    const frames: Record<string, unknown>[] = [];
+    ws.on('message', (d) => frames.push(JSON.parse(String(d))));
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    ws.send(JSON.stringify({ type: 'joinCompany', tenant: 'acme' }));
+    await until(() => frames.some((f) => f.type === 'joinedCompany'));
+    return { ws, frames };
+  };
+
+  it('refuses a socket from another origin', async () => {
+    const ws = new WebSocket(`${running.url.replace('http', 'ws')}/ws`, { headers: { cookie, origin: 'https://evil.example' } });
+    const status = await new Promise<number | undefined>((resolve) => ws.once('unexpected-response', (_req, res) => resolve(res.statusCode)));
+    expect(status).toBe(403);
+  });
+
+  it('emits started, 20/50/70 with messages, then completed with recordsImported; 409 while it runs', async () => {
+    const { ws, frames } = await openSocket();
+    const start = () => request(running.url).post('/api/sync/start').set('cookie', cookie).set('origin', running.url).set('content-type', 'application/json').send('{}');
+    const first = await start();
+    expect(first.status).toBe(202);
+    expect(first.body).toEqual({ status: 'started', tenant: 'acme' });
+    const again = await start();
+    expect(again.status).toBe(409);
+    expect(again.body.error).toBe('conflict');
+
+    while (timer.queue.length) {
+      timer.step();
+      if (timer.queue.length) expect((await start()).status).toBe(409);
+    }
+    await until(() => frames.some((f) => f.status === 'completed'));
+    const sync = frames.filter((f) => f.type === 'syncStatus') as unknown as (SyncPayload & { tenant: string })[];
+    expect(sync.map((f) => [f.status, f.progress])).toEqual([
+      ['started', 0],
+      ['progress', 20],
+      ['progress', 50],
+      ['progress', 70],
+      ['completed', 100],
+    ]);
+    expect(sync.every((f) => f.tenant === 'acme' && typeof f.message === 'string')).toBe(true);
+    expect(sync[4]!.recordsImported).toBe(321);
+    // Done: a new run may start.
+    expect((await start()).status).toBe(202);
+    while (timer.queue.length) timer.step();
+    ws.close();
+  });
+
+  it('refuses a cross-site start', async () => {
+    const res = await request(running.url).post('/api/sync/start').set('cookie', cookie).set('origin', 'https://evil.example').set('content-type', 'application/json').send('{}');
+    expect(res.status).toBe(403);
+  });
+
+  it('closes the socket when the session logs out', async () => {
+    const { ws } = await openSocket();
+    const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+    await request(running.url).post('/auth/logout').set('cookie', cookie).set('origin', running.url).expect(204);
+    expect(await closed).toBe(4401);
+  });
+});
+
+async function until(check: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+
