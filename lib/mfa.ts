@@ -6,15 +6,22 @@ import { generateBackupCodes, macCode, newSalt, normaliseBackupCode } from './cr
 import { decodeSecret, generateTotpSecret, otpauthUrl, verifyTotp } from './otp/totp';
 import { totpAad } from './factors';
 import { isPrivileged, isStepUpFresh, type MfaSession } from './state';
-import { hasPrimaryFactor, type Method, type TenantRecord, type UserPatch, type UserRecord } from './types';
+import { hasPrimaryFactor, userMethods, type Method, type TenantRecord, type UserPatch, type UserRecord } from './types';
 import type { Subject } from './subject';
 
 /** Binding a new factor while one exists needs a fresh step-up (MFA-24, ATK-18). */
 export function assertMayEnrol(ctx: StepUpContext, subject: Subject, mfa: MfaSession | undefined, method: Method): void {
   if (!subject.tenant.policy.allowedMethods.includes(method)) throw new StepUpError('method_not_allowed');
+  // Email is a weak factor: never an admin's first and only one (MFA-38), unless the options count it as aal 2.
+  const { user } = subject;
+  if (method === 'email_otp' && !ctx.opts.emailOtpCountsAsSecondFactor && isPrivileged(user.roles) && !user.mfa.totp && !user.mfa.sms) {
+    throw new StepUpError('method_not_allowed', 'Administrators need an authenticator app or a phone before email codes.');
+  }
   if (subject.kind === 'authenticated' && hasPrimaryFactor(subject.user)) {
     const maxAge = mfa?.stepUpMaxAgeSeconds ?? subject.tenant.policy.stepUpMaxAgeSeconds;
-    if (!isStepUpFresh(mfa, ctx.now(), maxAge)) throw new StepUpError('step_up_required');
+    if (!isStepUpFresh(mfa, ctx.now(), maxAge)) {
+      throw new StepUpError('step_up_required', undefined, { body: { methods: userMethods(subject.user, subject.tenant.policy.allowedMethods) } });
+    }
   }
 }
 

@@ -6,7 +6,8 @@ import { requireAuth, requireStepUp } from '../lib/guards';
 import { assertMayEnrol, confirmTotpEnrolment, disableMethod, mfaStatus, regenerateBackupCodes, startTotpEnrolment } from '../lib/mfa';
 import { saveSession } from '../lib/sessions';
 import { subjectOf, type Subject } from '../lib/subject';
-import { completeWithFactor } from './auth';
+import { aalOf, completeWithFactor } from './auth';
+import type { Method } from '../lib/types';
 import { body, fields, h } from './common';
 import type { Request } from 'express';
 import { maskPhone } from '../lib/mask';
@@ -19,13 +20,15 @@ const methodOnly = z.strictObject({ method: fields.method });
  * After a factor is enrolled: an `enrollment_required` login completes (new session id, aal 2);
  * an authenticated session counts the confirmation as a fresh verification.
  */
-export async function afterEnrolment(ctx: StepUpContext, req: Request, subject: Subject, method: string): Promise<void> {
+export async function afterEnrolment(ctx: StepUpContext, req: Request, subject: Subject, method: Method): Promise<void> {
+  // The same aal a later login with this method gives (an email-only account stays at aal 1).
+  const aal = aalOf(ctx, method);
   if (subject.kind === 'enrolling') {
-    await completeWithFactor(ctx, req, subject.user, subject.tenant, 2, method);
+    await completeWithFactor(ctx, req, subject.user, subject.tenant, aal, method);
     return;
   }
   const mfa = req.session.mfa!;
-  mfa.aal = 2;
+  mfa.aal = Math.max(mfa.aal ?? 1, aal) as 1 | 2;
   mfa.mfaVerifiedAt = ctx.now();
   await saveSession(req);
 }

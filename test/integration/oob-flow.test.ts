@@ -177,4 +177,15 @@ describeWithRedis('out-of-band codes over HTTP: real SMTP server and SMS webhook
     for (const line of logs) for (const v of secretValues) expect(line).not.toContain(v);
     for (const m of sink.messages) if (!isCodeMail(m)) expect(m.text).not.toMatch(/\b\d{6}\b/);
   });
+
+  it('refuses email as the first factor of an admin (MFA-38), who must enrol an authenticator or a phone', async () => {
+    const tenant = (await t.tenants.findBySlug('acme'))!;
+    await seedUser(t, tenant.id, 'boss@example.com', PASSWORD, ['admin']);
+    const a = agent(t);
+    const res = await a.post('/auth/login').send({ tenant: 'acme', email: 'boss@example.com', password: PASSWORD }).expect(200);
+    expect(res.body.state).toBe('enrollment_required');
+    expectError(await a.post('/auth/mfa/email/enroll').send({}), 'method_not_allowed', 403);
+    expect(sink.messages).toHaveLength(0);
+    await a.post('/auth/mfa/totp/enroll').send({}).expect(200);
+  });
 });
