@@ -5,15 +5,15 @@ import type { Store } from 'express-session';
 import type { StepUpOptions } from './config';
 import { createContext, type StepUpContext } from './context';
 import { StepUpError } from './errors';
-import { verifySecondFactor, type Purpose } from './factors';
+import { verifySecondFactor } from './factors';
 import { buildSessionMiddleware, requireAuth, requireStepUp, type RequireAuthOptions, type RequireStepUpOptions } from './guards';
 import { verifyPassword } from './login';
 import { createTenant, createUser } from './provision';
 import { bootstrapSuperadmin, type BootstrapResult } from './admin';
-import { checkPending } from './state';
+import { factorTarget } from './subject';
 import type { StepUpEvents } from './events';
 import type { AuditStore, TenantStore, UserStore } from './stores/ports';
-import type { Method, UserRecord } from './types';
+import type { Method } from './types';
 import { PasswordStrategy } from '../strategies/password';
 import { TotpStrategy } from '../strategies/totp';
 import { BackupCodeStrategy } from '../strategies/backup-code';
@@ -65,31 +65,6 @@ export interface StepUp {
   close(): Promise<void>;
   /** Internal context, for the plugin's own modules and tests. */
   context: StepUpContext;
-}
-
-/**
- * Who a code is checked against: the pending user of an `mfa_required` session (purpose login), or
- * the authenticated user (purpose step-up). Never anything from the body (MFA-07).
- */
-async function factorTarget(ctx: StepUpContext, req: Request): Promise<{ user: UserRecord; purpose: Purpose; binding: string; tenantId: string }> {
-  const mfa = req.session?.mfa;
-  let tenantId: string;
-  let userId: string;
-  let purpose: Purpose;
-  let binding: string;
-  if (req.user && mfa?.state === 'authenticated') {
-    ({ tenantId, id: userId } = req.user);
-    purpose = 'step_up';
-    binding = req.session.bindingId ?? req.sessionID;
-  } else {
-    const check = checkPending(mfa, 'mfa_required', ctx.now());
-    if (!check.ok) throw new StepUpError(check.reason === 'expired' ? 'challenge_expired' : 'no_pending_login');
-    ({ tenantId, userId, id: binding } = check.pending);
-    purpose = 'login';
-  }
-  const user = await ctx.users.findById(tenantId, userId);
-  if (!user || user.disabledAt) throw new StepUpError('unauthenticated');
-  return { user, purpose, binding, tenantId };
 }
 
 /** Builds the plugin: checks the options once (TypeError naming a bad one) and registers the strategies. */

@@ -2,7 +2,7 @@ import type { Request } from 'express';
 import type { StepUpContext } from './context';
 import { StepUpError } from './errors';
 import { checkPending } from './state';
-import type { TenantRecord, UserRecord } from './types';
+import type { Method, TenantRecord, UserRecord } from './types';
 
 export interface Subject {
   user: UserRecord;
@@ -38,4 +38,39 @@ export async function subjectOf(ctx: StepUpContext, req: Request, allowEnrolling
     if (pending.reason === 'expired') throw new StepUpError('challenge_expired');
   }
   throw new StepUpError('unauthenticated');
+}
+
+export interface FactorTarget {
+  user: UserRecord;
+  tenantId: string;
+  purpose: 'login' | 'step_up';
+  /** The pending-login id (login) or the session's binding id (step-up): codes are bound to it. */
+  binding: string;
+}
+
+/**
+ * Who a second-factor code is for: the pending user of an `mfa_required` session (purpose login), or
+ * the authenticated user (purpose step-up). Never anything from the body (MFA-07). With `method`, a
+ * pending login must offer that method.
+ */
+export async function factorTarget(ctx: StepUpContext, req: Request, method?: Method): Promise<FactorTarget> {
+  const mfa = req.session?.mfa;
+  let tenantId: string;
+  let userId: string;
+  let purpose: FactorTarget['purpose'];
+  let binding: string;
+  if (req.user && mfa?.state === 'authenticated') {
+    ({ tenantId, id: userId } = req.user);
+    purpose = 'step_up';
+    binding = req.session.bindingId ?? req.sessionID;
+  } else {
+    const check = checkPending(mfa, 'mfa_required', ctx.now());
+    if (!check.ok) throw new StepUpError(check.reason === 'expired' ? 'challenge_expired' : 'no_pending_login');
+    if (method && !check.pending.methods.includes(method)) throw new StepUpError('method_not_allowed');
+    ({ tenantId, userId, id: binding } = check.pending);
+    purpose = 'login';
+  }
+  const user = await ctx.users.findById(tenantId, userId);
+  if (!user || user.disabledAt) throw new StepUpError('unauthenticated');
+  return { user, purpose, binding, tenantId };
 }

@@ -1,4 +1,4 @@
-import { Router, type Request, type Response } from 'express';
+import { Router, type Request } from 'express';
 import type { PassportLike } from '../lib/passport-like';
 import { z } from 'zod';
 import type { StepUpContext } from '../lib/context';

@@ -6,8 +6,7 @@ import { assertMayEnrol, newBackupCodeSet } from '../lib/mfa';
 import { sendCode } from '../lib/oob-factor';
 import { parsePhone } from '../lib/phone';
 import { saveSession } from '../lib/sessions';
-import { checkPending } from '../lib/state';
-import { subjectOf } from '../lib/subject';
+import { factorTarget, subjectOf } from '../lib/subject';
 import { hasPrimaryFactor, type Method, type UserPatch } from '../lib/types';
 import type { OobChannel } from '../lib/otp/oob';
 import { afterEnrolment } from './mfa';
@@ -24,25 +23,9 @@ const METHOD: Record<OobChannel, Method> = { email: 'email_otp', sms: 'sms_otp' 
  * login) or for a step-up of the authenticated user (bound to this session).
  */
 async function sendForChallenge(ctx: StepUpContext, req: Request, channel: OobChannel) {
-  const mfa = req.session?.mfa;
-  let tenantId: string;
-  let userId: string;
-  let purpose: 'login' | 'step_up';
-  let binding: string;
-  if (req.user && mfa?.state === 'authenticated') {
-    ({ tenantId, id: userId } = req.user);
-    purpose = 'step_up';
-    binding = req.session.bindingId ?? req.sessionID;
-  } else {
-    const check = checkPending(mfa, 'mfa_required', ctx.now());
-    if (!check.ok) throw new StepUpError(check.reason === 'expired' ? 'challenge_expired' : 'no_pending_login');
-    if (!check.pending.methods.includes(METHOD[channel])) throw new StepUpError('method_not_allowed');
-    ({ tenantId, userId, id: binding } = check.pending);
-    purpose = 'login';
-  }
-  const user = await ctx.users.findById(tenantId, userId);
-  const destination = channel === 'email' ? user?.mfa.email && user.email : user?.mfa.sms?.phone;
-  if (!user || !destination) throw new StepUpError('method_not_allowed');
+  const { user, purpose, binding } = await factorTarget(ctx, req, METHOD[channel]);
+  const destination = channel === 'email' ? user.mfa.email && user.email : user.mfa.sms?.phone;
+  if (!destination) throw new StepUpError('method_not_allowed');
   return sendCode(ctx, req, { user, channel, purpose, binding, destination });
 }
 
