@@ -22,7 +22,7 @@ import { policyView } from '../lib/tenancy/policy';
 import { generatePassword } from '../lib/crypto/codes';
 import type { ExampleConfig } from './config';
 import { SyncRunner, type Schedule } from './sync';
-import { pagesRouter } from './pages/router';
+import { PAGES, pagesRouter } from './pages/router';
 import { outboxRouter } from './pages/outbox';
 
 export interface ExampleApp {
@@ -121,7 +121,8 @@ async function seedDemo(stepUp: StepUp, cfg: ExampleConfig): Promise<DemoAccount
     if (r.created.user) out.push({ tenant: r.tenant.slug, email: r.user.email, password, role: 'superadmin' });
   }
   if (cfg.demoData && !(await stepUp.stores.tenants.findBySlug('acme'))) {
-    const acme = await stepUp.createTenant({ slug: 'acme', name: 'Acme Corp' });
+    // Self-registration on, so testers can try /register (new accounts verify their address first).
+    const acme = await stepUp.createTenant({ slug: 'acme', name: 'Acme Corp', policy: { selfRegistration: true } });
     for (const [email, name, role] of [
       ['admin@acme.test', 'Ada Admin', 'admin'],
       ['alice@acme.test', 'Alice Example', 'user'],
@@ -169,6 +170,9 @@ export async function createExampleApp(cfg: ExampleConfig, opts: ExampleOptions 
   const sms = cfg.smsWebhookUrl ? new WebhookSmsSender({ url: cfg.smsWebhookUrl, secret: cfg.smsWebhookSecret!, logger }) : outbox;
 
   const origins = originsOf(cfg);
+  // The mails' links open this app's pages on its first origin (APP_ORIGIN's first entry, or the
+  // address it listens on), with the token in the fragment: `<origin>/reset-password#token=...`.
+  const linkTo = (page: string) => `${origins[0]}${PAGES[page]}`;
   const stepUp = createStepUp({
     issuer: 'passport-stepup demo',
     session: { secret: cfg.sessionSecret, secureCookie: cfg.production ? true : 'auto' },
@@ -181,6 +185,9 @@ export async function createExampleApp(cfg: ExampleConfig, opts: ExampleOptions 
     logger,
     mailer,
     sms,
+    lifecycle: {
+      links: { verifyEmail: linkTo('verify-email'), resetPassword: linkTo('reset-password'), forgotPassword: linkTo('forgot-password') },
+    },
     ...opts.stepUp,
   });
 
@@ -235,7 +242,7 @@ export async function createExampleApp(cfg: ExampleConfig, opts: ExampleOptions 
   api.use((_req, res) => sendError(res, new StepUpError('not_found')));
   app.use('/api', api);
 
-  if (outbox) app.use('/dev/outbox', outboxRouter(outbox, { smtp: Boolean(cfg.smtpUrl), smsGateway: Boolean(cfg.smsWebhookUrl) }));
+  if (outbox) app.use('/dev/outbox', outboxRouter(outbox, { smtp: Boolean(cfg.smtpUrl), smsGateway: Boolean(cfg.smsWebhookUrl), origins }));
   app.use(pagesRouter({ devOutbox: Boolean(outbox) }));
   app.use((err: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
     logger.error('unexpected error', { err: (err as Error)?.message });

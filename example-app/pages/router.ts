@@ -21,6 +21,11 @@ export const PAGES: Record<string, string> = {
   enrol: '/enrol',
   security: '/security',
   admin: '/admin',
+  // Account lifecycle: the mails' links point here (app.ts sets them as the plugin's `lifecycle.links`).
+  register: '/register',
+  'verify-email': '/verify-email',
+  'forgot-password': '/forgot-password',
+  'reset-password': '/reset-password',
 };
 
 export interface LayoutInput {

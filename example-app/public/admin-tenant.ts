@@ -1,5 +1,5 @@
 import { api, type Method } from './api.js';
-import { EVENT_LABELS, METHOD_LABELS } from './messages.js';
+import { eventLabel, METHOD_LABELS } from './messages.js';
 import { StepUpCancelled, withStepUp } from './stepup.js';
 import { $, busy, clearError, copyText, el, fmtDate, showError } from './ui.js';
 
@@ -8,6 +8,8 @@ export interface Policy {
   allowedMethods: Method[];
   gracePeriodDays: number;
   stepUpMaxAgeSeconds: number;
+  /** `POST /auth/register` creates accounts in this tenant. */
+  selfRegistration?: boolean;
 }
 
 interface UserView {
@@ -15,6 +17,10 @@ interface UserView {
   email: string;
   name: string | null;
   roles: string[];
+  /** Null until a self-registered account confirms its address. */
+  emailVerifiedAt: string | null;
+  /** Set while the account is disabled: it cannot sign in, and its sessions ended when it was disabled. */
+  disabledAt: string | null;
   mfa: { enabled: boolean; methods: Record<string, { enabled: boolean }>; backupCodesRemaining: number };
 }
 
@@ -50,19 +56,43 @@ export async function loadTenantPanels(tenant: { slug: string; name: string; pol
     return `${on.join(', ')} · ${u.mfa.backupCodesRemaining} backup code${u.mfa.backupCodesRemaining === 1 ? '' : 's'}`;
   };
 
+  const statusCell = (u: UserView): HTMLTableCellElement => {
+    if (u.disabledAt) return el('td', {}, el('span', { className: 'badge badge-off', textContent: 'Disabled' }), el('span', { className: 'hint', textContent: ` since ${fmtDate(u.disabledAt)}` }));
+    if (!u.emailVerifiedAt) return el('td', {}, el('span', { className: 'badge badge-wait', textContent: 'Email not confirmed' }));
+    return el('td', {}, el('span', { className: 'badge badge-on', textContent: 'Active' }));
+  };
+
   const loadUsers = async () => {
     const { users } = await api<{ users: UserView[] }>('GET', `${base}/users?limit=100`);
     for (const u of users) emails.set(u.id, u.email);
     $('user-rows').replaceChildren(
       ...users.map((u) => {
-        const actions = el('td');
+        const actions = el('td', { className: 'row-actions' });
+        if (u.id !== selfId) {
+          // Nobody disables (or resets) their own account here: an admin would lock themselves out.
+          const toggle = u.disabledAt
+            ? el('button', { type: 'button', className: 'secondary small', textContent: 'Enable' })
+            : el('button', { type: 'button', className: 'danger small', textContent: 'Disable' });
+          toggle.setAttribute('aria-label', `${u.disabledAt ? 'Enable' : 'Disable'} ${u.email}`);
+          toggle.addEventListener('click', () => void setDisabled(u, !u.disabledAt, toggle));
+          actions.append(toggle);
+        }
         if (u.mfa.enabled && u.id !== selfId) {
           const reset = el('button', { type: 'button', className: 'danger small', textContent: 'Reset two-step verification' });
           reset.setAttribute('aria-label', `Reset two-step verification of ${u.email}`);
           reset.addEventListener('click', () => void resetUser(u, reset));
           actions.append(reset);
         }
-        return el('tr', {}, el('td', { textContent: u.email }), el('td', { textContent: u.name ?? '—' }), el('td', { textContent: u.roles.join(', ') }), el('td', { textContent: mfaText(u) }), actions);
+        return el(
+          'tr',
+          { className: u.disabledAt ? 'disabled' : '' },
+          el('td', { textContent: u.email }),
+          el('td', { textContent: u.name ?? '—' }),
+          el('td', { textContent: u.roles.join(', ') }),
+          statusCell(u),
+          el('td', { textContent: mfaText(u) }),
+          actions,
+        );
       }),
     );
   };
@@ -73,7 +103,7 @@ export async function loadTenantPanels(tenant: { slug: string; name: string; pol
     const who = (id: string | null) => (id ? (emails.get(id) ?? 'platform administrator') : '—');
     $('audit-rows').replaceChildren(
       ...events.map((e) =>
-        el('tr', {}, el('td', { textContent: fmtDate(e.at) }), el('td', { textContent: EVENT_LABELS[e.type] ?? e.type.replace(/_/g, ' ') }), el('td', { textContent: who(e.userId) }), el('td', { textContent: who(e.actorId) })),
+        el('tr', {}, el('td', { textContent: fmtDate(e.at) }), el('td', { textContent: eventLabel(e.type, e.details) }), el('td', { textContent: who(e.userId) }), el('td', { textContent: who(e.actorId) })),
       ),
     );
   };
@@ -87,6 +117,25 @@ export async function loadTenantPanels(tenant: { slug: string; name: string; pol
       await Promise.all([loadUsers(), loadAudit()]);
     } catch (err) {
       fail(err, { forbidden: 'You cannot reset your own two-step verification here; use your security settings.' });
+    }
+  };
+
+  /** Disable / enable (fresh step-up, like the MFA reset): a disabled user's sessions and sockets end at once. */
+  const setDisabled = async (u: UserView, disable: boolean, button: HTMLButtonElement) => {
+    clearError(error);
+    $('notice').textContent = '';
+    if (disable && !window.confirm(`Disable ${u.email}? They are signed out everywhere at once and cannot sign in until you enable the account again. Their factors and data are kept.`)) return;
+    try {
+      const r = await busy(button, () =>
+        withStepUp(() => api<{ user: UserView; sessionsEnded: number }>('POST', `${base}/users/${encodeURIComponent(u.id)}/${disable ? 'disable' : 'enable'}`, {})),
+      );
+      // sessionsEnded counts every session id the account had on record, so it is not shown as a number.
+      $('notice').textContent = disable
+        ? `${u.email} is disabled${r.sessionsEnded > 0 ? ' and was signed out everywhere' : ''}. They cannot sign in until you enable the account again.`
+        : `${u.email} is enabled again and can sign in.`;
+      await Promise.all([loadUsers(), loadAudit()]);
+    } catch (err) {
+      fail(err, { forbidden: 'You cannot disable or enable your own account.', not_found: 'This user no longer exists. Reload the page.' });
     }
   };
 
@@ -111,6 +160,7 @@ export async function loadTenantPanels(tenant: { slug: string; name: string; pol
 
   const fillPolicy = (p: Policy) => {
     $<HTMLInputElement>('p-required').checked = p.mfaRequired;
+    $<HTMLInputElement>('p-selfreg').checked = p.selfRegistration === true;
     for (const box of Array.from(document.querySelectorAll<HTMLInputElement>('input[name="allowed"]'))) box.checked = p.allowedMethods.includes(box.value as Method);
     $<HTMLInputElement>('p-grace').value = String(p.gracePeriodDays);
     $<HTMLInputElement>('p-stepup').value = String(p.stepUpMaxAgeSeconds);
@@ -122,6 +172,7 @@ export async function loadTenantPanels(tenant: { slug: string; name: string; pol
     const allowedMethods = Array.from(document.querySelectorAll<HTMLInputElement>('input[name="allowed"]:checked')).map((b) => b.value);
     const patch = {
       mfaRequired: $<HTMLInputElement>('p-required').checked,
+      selfRegistration: $<HTMLInputElement>('p-selfreg').checked,
       allowedMethods,
       gracePeriodDays: Number($<HTMLInputElement>('p-grace').value),
       stepUpMaxAgeSeconds: Number($<HTMLInputElement>('p-stepup').value),

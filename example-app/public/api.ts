@@ -33,7 +33,8 @@ export interface SessionUser {
 export type Method = 'totp' | 'backup_code' | 'email_otp' | 'sms_otp';
 
 export interface SessionView {
-  state: 'anonymous' | 'mfa_required' | 'enrollment_required' | 'authenticated';
+  /** `verification_required`: the password was right but the address is not confirmed yet (resend the link, log out). */
+  state: 'anonymous' | 'verification_required' | 'mfa_required' | 'enrollment_required' | 'authenticated';
   aal?: 1 | 2;
   user?: SessionUser;
   methods?: Method[];

@@ -110,4 +110,39 @@ export const EVENT_LABELS: Record<string, string> = {
   role_granted: 'Role granted',
   tenant_created: 'Organisation created',
   policy_updated: 'Security policy changed',
+  user_registered: 'Account created by sign-up',
+  registration_duplicate: 'Someone tried to sign up again with this address',
+  registration_refused: 'Sign-up refused: this organisation does not accept new accounts',
+  email_verification_sent: 'Email confirmation link sent',
+  email_verified: 'Email address confirmed',
+  password_reset_requested: 'Password reset link requested',
+  password_reset: 'Password reset with an emailed link',
+  lifecycle_mail_suppressed: 'Email not sent: too many requests for this address',
+  user_disabled: 'Account disabled by an administrator',
+  user_enabled: 'Account enabled again by an administrator',
+};
+
+/** What a password step led to (`login_password_verified` details.next), when it was not a code. */
+const PASSWORD_NEXT: Record<string, string> = {
+  verification_required: 'Password accepted, email address not confirmed yet',
+  enrollment_required: 'Password accepted, second factor setup required',
+};
+
+/** An audit event as a short sentence (its details say more for some types). */
+export function eventLabel(type: string, details: Record<string, unknown> = {}): string {
+  if (type === 'login_password_verified' && typeof details.next === 'string' && PASSWORD_NEXT[details.next]) return PASSWORD_NEXT[details.next]!;
+  return EVENT_LABELS[type] ?? type.replace(/_/g, ' ');
+}
+
+/**
+ * The account-lifecycle pages' sentences for codes whose general sentence would mislead there
+ * (`invalid_code` is "that code is not correct" elsewhere; here it is a link).
+ */
+export const LIFECYCLE_SENTENCES = {
+  /** Registration, forgot and resend need a mailer: without one they answer 404 for every input. */
+  unavailable: 'Account self-service is not available on this server: it has no way to send email. Ask your organisation’s administrator.',
+  verifyLinkInvalid: 'This confirmation link is not valid or has expired. Links work once, for 24 hours, and asking for a new one makes older links stop working. Sign in to ask for a new link.',
+  resetLinkInvalid: 'This reset link is not valid or has expired. Links work once, for 30 minutes, and asking again makes older links stop working. Ask for a new link.',
+  alreadyVerified: 'Your email address is already confirmed. Sign in again to continue.',
+  pendingExpired: 'This sign-in has expired. Sign in again to ask for a new link.',
 };

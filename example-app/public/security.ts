@@ -1,6 +1,6 @@
 import { api } from './api.js';
 import { renderBackupCodes } from './codes.js';
-import { EVENT_LABELS, METHOD_LABELS } from './messages.js';
+import { eventLabel, METHOD_LABELS } from './messages.js';
 import { StepUpCancelled, withStepUp } from './stepup.js';
 import { $, busy, clearError, el, fmtDate, graceBanner, initAppNav, requireState, showError } from './ui.js';
 
@@ -68,7 +68,7 @@ async function loadEvents(): Promise<void> {
           'tr',
           {},
           el('td', { textContent: fmtDate(e.at) }),
-          el('td', { textContent: `${EVENT_LABELS[e.type] ?? e.type.replace(/_/g, ' ')}${method}` }),
+          el('td', { textContent: `${eventLabel(e.type, e.details)}${method}` }),
           el('td', { textContent: [e.ip, browserOf(e.userAgent)].filter(Boolean).join(' · ') || '—' }),
         );
       }),

@@ -32,6 +32,8 @@ export async function busy<T>(button: HTMLButtonElement, fn: () => Promise<T>): 
 /** Where a session in each state belongs. */
 export function pageFor(s: SessionView): string {
   if (s.state === 'mfa_required') return '/challenge';
+  // The sign-in page shows the "confirm your email address" view for this state.
+  if (s.state === 'verification_required') return '/login';
   if (s.state === 'enrollment_required') return '/enrol';
   if (s.state === 'authenticated') return '/';
   return '/login';
@@ -120,12 +122,35 @@ export async function copyText(text: string, status: HTMLElement, what: string):
   }
 }
 
+const TENANT_KEY = 'stepup-demo-tenant';
+
+/** The organisation to prefill: `?tenant=` or the one of the last sign-in on this browser. */
+export function rememberedTenant(): string {
+  return new URLSearchParams(location.search).get('tenant') ?? localStorage.getItem(TENANT_KEY) ?? '';
+}
+
+export function rememberTenant(slug: string): void {
+  localStorage.setItem(TENANT_KEY, slug);
+}
+
+/**
+ * "Emails appear in the dev outbox" for testers, when the app runs with one (its link is in the
+ * header); built here so that a production page never names the outbox.
+ */
+export function outboxHint(hint: HTMLElement): void {
+  const hasOutbox = document.querySelector('.site-header a[href="/dev/outbox"]') !== null;
+  hint.hidden = !hasOutbox;
+  if (hasOutbox) hint.replaceChildren('In this demo, emails are not sent: they appear in the ', el('a', { href: '/dev/outbox', textContent: 'dev outbox' }), '.');
+}
+
 /** A one-line notice passed between pages in the query string (`?m=signed_out`). */
 export const NOTICES: Record<string, string> = {
   signed_out: 'You are signed out.',
   signed_out_all: 'You are signed out on every device.',
   session_ended: 'Your session ended. Please sign in again.',
   password_changed: 'Your password was changed. Please sign in again.',
+  email_verified: 'Your email address is confirmed. Sign in to continue.',
+  password_reset: 'Your password was changed. Sign in with the new one; if you use two-step verification, you will still be asked for your second factor.',
 };
 
 export function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLElementTagNameMap[K]> = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {

@@ -134,9 +134,12 @@ export class MemoryAuditStore implements AuditStore {
   }
 
   async list(tenantId: string, page: { limit: number; before?: Date; userId?: string }): Promise<AuditEvent[]> {
+    // Newest first; events in the same millisecond newest-recorded first (reverse insertion order).
     return this.events
-      .filter((e) => e.tenantId === tenantId && (!page.before || e.at < page.before) && (!page.userId || e.userId === page.userId))
-      .sort((a, b) => b.at.getTime() - a.at.getTime())
+      .map((e, i) => ({ e, i }))
+      .filter(({ e }) => e.tenantId === tenantId && (!page.before || e.at < page.before) && (!page.userId || e.userId === page.userId))
+      .sort((a, b) => b.e.at.getTime() - a.e.at.getTime() || b.i - a.i)
+      .map(({ e }) => e)
       .slice(0, page.limit)
       .map(clone);
   }
