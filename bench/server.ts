@@ -14,7 +14,8 @@ import { totpAad } from '../lib/factors';
 const variant = process.argv[2] ?? 'bare';
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const SECRET = 'bench-session-secret-0123456789abcdef0123456789';
-const USER = { id: 'u1', tenantId: 't1', tenant: 'acme', email: 'bench@acme.test', name: 'Bench', roles: ['user'] as const };
+// The same user object the plugin keeps in the session (UUID ids), so both baselines carry the same data.
+const USER = { id: '532f4d27-534a-487c-ba34-099ff6390f18', tenantId: 'e43d9ae7-0c4d-4232-af02-af3c1d9716cb', tenant: 'acme', email: 'user0@acme.test', roles: ['user'] as const };
 
 function listen(app: express.Express): Promise<{ server: http.Server; port: number }> {
   // CPU time this process has spent (µs), for CPU-per-request figures that waiting does not inflate.
@@ -56,7 +57,7 @@ async function sessionBaseline(): Promise<void> {
   passport.serializeUser((u, done) => done(null, u));
   passport.deserializeUser((u: Express.User, done) => done(null, u));
   const app = express();
-  app.use(session({ secret: SECRET, store: new RedisStore({ client: redis, prefix: `bench:${randomBytes(4).toString('hex')}:` }), resave: false, saveUninitialized: false, name: 'sid' }));
+  app.use(session({ secret: SECRET, store: new RedisStore({ client: redis, prefix: `bench:${randomBytes(4).toString('hex')}:` }), resave: false, saveUninitialized: false, name: 'sid', cookie: { httpOnly: true, sameSite: 'lax', secure: 'auto', maxAge: 43200 * 1000 } }));
   app.use(passport.session());
   app.post('/login', (req, res, next) => req.login({ ...USER, roles: [...USER.roles] }, (err) => (err ? next(err) : res.json({ ok: true }))));
   app.get('/guarded', (req, res) => {

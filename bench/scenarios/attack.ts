@@ -45,7 +45,10 @@ export async function challengeUnderAttack(redisUrl: string, seconds: number, ba
     record({ scenario: sc, metric: 'attack throughput absorbed', value: attack.reqPerSec, unit: 'req/s', baseline: null, baselineValue: null, better: 'higher' });
     const ok = victimSide.statuses['200'] ?? 0;
     if (ok !== victimSide.total) throw new Error(`guarded requests failed during the attack: ${JSON.stringify(victimSide.statuses)}`);
-    record({ scenario: sc, metric: "other user's guarded p99 during the attack", value: victimSide.p99, unit: 'ms', baseline: 'scenario 1 plugin p99', baselineValue: baselineP99, better: 'lower', target: '<= 2x', met: victimSide.p99 <= 2 * Math.max(baselineP99, 1) });
+    record({ scenario: sc, metric: "other user's guarded requests completed during the attack", value: victimSide.reqPerSec, unit: 'req/s', baseline: null, baselineValue: null, better: 'higher' });
+    // No completed request means no latency figure: count it as a miss, not as 0 ms.
+    const p99 = victimSide.total > 0 ? victimSide.p99 : Number.POSITIVE_INFINITY;
+    record({ scenario: sc, metric: "other user's guarded p99 during the attack", value: p99, unit: 'ms', baseline: 'scenario 1 plugin p99', baselineValue: baselineP99, better: 'lower', target: '<= 2x', met: p99 <= 2 * Math.max(baselineP99, 1) });
   } finally {
     child.kill('SIGTERM');
   }
