@@ -1,3 +1,5 @@
+import { ApiError } from './api.js';
+
 /**
  * The token of an emailed link. Links carry it in the URL fragment (`/verify-email#token=...`), which
  * browsers never send to a server and never put in a Referer. The page reads it once and removes it
@@ -23,3 +25,7 @@ export function tokenFromText(text: string): string | null {
   const m = /#token=([A-Za-z0-9_-]{43})(?![A-Za-z0-9_-])/.exec(t);
   return m ? m[1]! : null;
 }
+
+/** An error that means this link will never work: only a new one helps. */
+export const isDeadLink = (err: unknown): boolean =>
+  err instanceof ApiError && (err.code === 'invalid_code' || (err.code === 'invalid_request' && err.message.includes('"token"')));

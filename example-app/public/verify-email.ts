@@ -1,5 +1,5 @@
-import { api, ApiError, getSession } from './api.js';
-import { takeFragmentToken, TOKEN_RE, tokenFromText } from './links.js';
+import { api, getSession } from './api.js';
+import { isDeadLink, takeFragmentToken, TOKEN_RE, tokenFromText } from './links.js';
 import { LIFECYCLE_SENTENCES } from './messages.js';
 import { $, busy, clearError, focusHeading, showError } from './ui.js';
 
@@ -19,9 +19,6 @@ const submit = $<HTMLButtonElement>('verify-submit');
 const next = $('next');
 const nextLink = $<HTMLAnchorElement>('next-link');
 
-/** An error that means this link will never work: only a new one helps. */
-const isDeadLink = (err: unknown): boolean =>
-  err instanceof ApiError && (err.code === 'invalid_code' || (err.code === 'invalid_request' && err.message.includes('"token"')));
 
 function finish(to: string, label: string): void {
   form.hidden = true;
