@@ -3,6 +3,10 @@
 const { spawn, execFileSync } = require('node:child_process');
 const net = require('node:net');
 const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+const PID_FILE = path.join(os.tmpdir(), `passport-stepup-test-redis-${process.getuid ? process.getuid() : 0}.pid`);
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -42,8 +46,17 @@ module.exports = async function globalSetup() {
     const bin = which('redis-server');
     if (bin) {
       const port = await freePort();
+      // A run killed before its teardown leaves its redis-server behind: stop that one first.
+      try {
+        const stale = Number(fs.readFileSync(PID_FILE, 'utf8'));
+        const cmd = fs.readFileSync(`/proc/${stale}/cmdline`, 'utf8');
+        if (stale > 0 && cmd.includes('redis-server')) process.kill(stale, 'SIGTERM');
+      } catch {
+        /* none left behind */
+      }
       const child = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
       globalThis.__STEPUP_REDIS__ = child;
+      fs.writeFileSync(PID_FILE, String(child.pid));
       if (await waitForPort(port, 5000)) {
         process.env.REDIS_URL = `redis://127.0.0.1:${port}`;
         process.env.STEPUP_TEST_REDIS_SERVER = bin;

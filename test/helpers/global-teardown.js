@@ -1,4 +1,11 @@
 module.exports = async function globalTeardown() {
   const child = globalThis.__STEPUP_REDIS__;
-  if (child) child.kill('SIGTERM');
+  if (child) {
+    child.kill('SIGTERM');
+    try {
+      require('node:fs').unlinkSync(require('node:path').join(require('node:os').tmpdir(), `passport-stepup-test-redis-${process.getuid ? process.getuid() : 0}.pid`));
+    } catch {
+      /* already gone */
+    }
+  }
 };
