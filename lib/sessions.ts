@@ -3,6 +3,7 @@ import type { StepUpContext } from './context';
 import type { MfaSession } from './state';
 import type { StepUpUser } from './types';
 import { randomId } from './crypto/codes';
+import { StepUpError } from './errors';
 
 declare module 'express-session' {
   interface SessionData {
@@ -50,6 +51,15 @@ export async function establish(ctx: StepUpContext, req: Request, user: StepUpUs
     ctx.events.emitSessionRotated({ tenantId: user.tenantId, userId: user.id, oldSessionId: oldSid, newSessionId: req.sessionID });
   }
   await ctx.sessionIndex.add(user.tenantId, user.id, req.sessionID);
+  // A disable that ran while this login was in flight ended the sessions it knew of, not this new
+  // one: look again now that the session is indexed, and end it if the account was disabled.
+  const fresh = await ctx.users.findById(user.tenantId, user.id);
+  if (!fresh || fresh.disabledAt) {
+    await destroySession(req);
+    req.user = undefined;
+    await ctx.sessionIndex.remove(user.tenantId, user.id, req.sessionID);
+    throw new StepUpError('invalid_credentials');
+  }
 }
 
 export function cookieName(ctx: StepUpContext): string {
