@@ -60,7 +60,8 @@ describeWithChromium('e2e: errors, lockout and the grace period', () => {
     await page.keyboard.type(app.passwords.get(bob)!);
     await page.keyboard.press('Enter');
     await page.waitForURL('**/challenge');
-    // The code field has focus: type the code and press Enter.
+    // The code field gets focus once the page has loaded its session: wait for it (bounded), then type.
+    await page.waitForFunction(() => document.activeElement?.id === 'code', undefined, { timeout: 5000 });
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('code');
     await page.keyboard.type(app.nextTotp(secret));
     await page.keyboard.press('Enter');
