@@ -127,3 +127,16 @@ export function expectError(res: { status: number; body: { error?: string } }, c
   expect(res.body.error).toBe(code);
   if (status !== undefined) expect(res.status).toBe(status);
 }
+
+/** The token of an emailed link (`#token=...`) or of a mail that shows it on its own line. */
+export const LINK_TOKEN = /(?:#token=|^\s+)([A-Za-z0-9_-]{43})\s*$/m;
+
+/** What a client can compare between two answers: status, body, header names, whether a cookie was set. */
+export function responseShape(r: { status: number; body: unknown; headers: Record<string, unknown> }) {
+  return {
+    status: r.status,
+    body: r.body,
+    cookie: r.headers['set-cookie'] ?? null,
+    headers: Object.keys(r.headers).filter((h) => !['date', 'etag', 'content-length'].includes(h)).sort(),
+  };
+}

@@ -9,7 +9,7 @@ import request from 'supertest';
 import { SmtpMailer } from '../../lib/delivery/smtp';
 import type { SessionsEndedEvent } from '../../lib/events';
 import type { TenantRecord, UserRecord } from '../../lib/types';
-import { agent, buildApp, codeFor, enrolTotp, expectError, seedTenant, seedUser, sidOf, type TestApp } from '../helpers/app';
+import { agent, buildApp, codeFor, enrolTotp, expectError, seedTenant, seedUser, sidOf, type TestApp, LINK_TOKEN as TOKEN, responseShape as shape } from '../helpers/app';
 import { describeWithRedis } from '../helpers/services';
 import { openSocket, withTimeout } from '../helpers/realtime-ws';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink';
@@ -17,14 +17,6 @@ import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink';
 type Agent = ReturnType<typeof agent>;
 const PW = 'correct horse battery staple';
 const ORIGIN = 'https://app.example.com';
-const TOKEN = /(?:#token=|^\s+)([A-Za-z0-9_-]{43})\s*$/m;
-
-const shape = (r: request.Response) => ({
-  status: r.status,
-  body: r.body,
-  cookie: r.headers['set-cookie'] ?? null,
-  headers: Object.keys(r.headers).filter((h) => !['date', 'etag', 'content-length'].includes(h)).sort(),
-});
 
 describeWithRedis('admin disable / enable', () => {
   let sink: SmtpSink;

@@ -8,7 +8,7 @@
 import request from 'supertest';
 import { SmtpMailer } from '../../lib/delivery/smtp';
 import type { TenantPolicy, TenantRecord } from '../../lib/types';
-import { agent, buildApp, codeFor, expectError, seedTenant, seedUser, type TestApp } from '../helpers/app';
+import { agent, buildApp, codeFor, expectError, seedTenant, seedUser, type TestApp, LINK_TOKEN as TOKEN } from '../helpers/app';
 import { describeWithRedis } from '../helpers/services';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink';
 
@@ -16,7 +16,6 @@ type Agent = ReturnType<typeof agent>;
 const PW = 'correct horse battery staple';
 const NEW_PW = 'my own registration passphrase';
 const HOUR = 3600;
-const TOKEN = /(?:#token=|^\s+)([A-Za-z0-9_-]{43})\s*$/m;
 
 /** Every route of the app, from its router stack (as in security-access.test.ts). */
 function routesOf(app: unknown): Array<{ method: string; path: string }> {

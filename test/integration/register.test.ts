@@ -6,21 +6,12 @@ import request from 'supertest';
 import { SmtpMailer } from '../../lib/delivery/smtp';
 import type { LifecycleOptions } from '../../lib/lifecycle';
 import type { TenantRecord } from '../../lib/types';
-import { agent, buildApp, codeFor, enrolTotp, expectError, seedTenant, seedUser, type TestApp } from '../helpers/app';
+import { agent, buildApp, codeFor, enrolTotp, expectError, seedTenant, seedUser, type TestApp, LINK_TOKEN as TOKEN, responseShape as shape } from '../helpers/app';
 import { describeWithRedis } from '../helpers/services';
 import { startSmtpSink, type SinkMessage, type SmtpSink } from '../helpers/smtp-sink';
 
 const PW = 'correct horse battery staple';
 const NEW_PW = 'a brand new registration passphrase';
-const TOKEN = /(?:#token=|^\s+)([A-Za-z0-9_-]{43})\s*$/m;
-
-/** What a client can compare: status, body, header names, and whether a cookie was set. */
-const shape = (r: request.Response) => ({
-  status: r.status,
-  body: r.body,
-  cookie: r.headers['set-cookie'] ?? null,
-  headers: Object.keys(r.headers).filter((h) => !['date', 'etag', 'content-length'].includes(h)).sort(),
-});
 
 describeWithRedis('POST /auth/register', () => {
   let sink: SmtpSink;

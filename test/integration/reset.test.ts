@@ -10,7 +10,7 @@ import type { SessionsEndedEvent } from '../../lib/events';
 import type { StepUpOptions } from '../../lib';
 import type { LifecycleOptions } from '../../lib/lifecycle';
 import type { TenantRecord, UserRecord } from '../../lib/types';
-import { agent, buildApp, codeFor, enrolTotp, expectError, seedTenant, seedUser, sidOf, type TestApp } from '../helpers/app';
+import { agent, buildApp, codeFor, enrolTotp, expectError, seedTenant, seedUser, sidOf, type TestApp, LINK_TOKEN as TOKEN, responseShape as shape } from '../helpers/app';
 import { describeWithRedis } from '../helpers/services';
 import { recordingLogger } from '../helpers/security';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink';
@@ -18,15 +18,7 @@ import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink';
 type Agent = ReturnType<typeof agent>;
 const PW = 'correct horse battery staple';
 const NEW_PW = 'a fresh and long replacement passphrase';
-const TOKEN = /(?:#token=|^\s+)([A-Za-z0-9_-]{43})\s*$/m;
 const MIN = 60;
-
-const shape = (r: request.Response) => ({
-  status: r.status,
-  body: r.body,
-  cookie: r.headers['set-cookie'] ?? null,
-  headers: Object.keys(r.headers).filter((h) => !['date', 'etag', 'content-length'].includes(h)).sort(),
-});
 
 describeWithRedis('password reset: POST /auth/password/forgot and /auth/password/reset', () => {
   let sink: SmtpSink;

@@ -4,7 +4,7 @@
  * uniform (MFA-19, ATK-13).
  */
 import request from 'supertest';
-import { agent, buildApp, codeFor, expectError, seedTenant, seedUser, type TestApp } from '../helpers/app';
+import { agent, buildApp, codeFor, expectError, responseShape, seedTenant, seedUser, type TestApp } from '../helpers/app';
 import { login, RFC_SECRET, seedRfcTotp, type Agent } from '../helpers/security';
 import { describeWithRedis } from '../helpers/services';
 import { totpAad } from '../../lib/factors';
@@ -212,14 +212,8 @@ describeWithRedis('security: pending sessions, client-written state, user bindin
         { tenant: 'acme', email: 'alice@example.com', password: 'wrong password' },
         { tenant: 'acme', email: 'mallory@example.com', password: 'correct horse battery staple' },
       ];
-      const shape = (r: request.Response) => ({
-        status: r.status,
-        body: r.body,
-        cookie: r.headers['set-cookie'] ?? null,
-        headers: Object.keys(r.headers).filter((h) => !['date', 'etag', 'content-length'].includes(h)).sort(),
-      });
       const answers = [];
-      for (const c of cases) answers.push(shape(await request(t.app).post('/auth/login').send(c)));
+      for (const c of cases) answers.push(responseShape(await request(t.app).post('/auth/login').send(c)));
       expect(answers[0]).toMatchObject({ status: 401, body: { error: 'invalid_credentials' }, cookie: null });
       for (const a of answers.slice(1)) expect(a).toEqual(answers[0]);
     });
