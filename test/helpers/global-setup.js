@@ -49,8 +49,10 @@ module.exports = async function globalSetup() {
       // A run killed before its teardown leaves its redis-server behind: stop that one first.
       try {
         const stale = Number(fs.readFileSync(PID_FILE, 'utf8'));
+        // Only an orphan (its jest is gone, so its parent is now init): a concurrent run's server is left alone.
         const cmd = fs.readFileSync(`/proc/${stale}/cmdline`, 'utf8');
-        if (stale > 0 && cmd.includes('redis-server')) process.kill(stale, 'SIGTERM');
+        const ppid = Number(fs.readFileSync(`/proc/${stale}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
+        if (stale > 0 && cmd.includes('redis-server') && ppid === 1) process.kill(stale, 'SIGTERM');
       } catch {
         /* none left behind */
       }
