@@ -2,6 +2,8 @@ import { spawn, type ChildProcess, execFileSync } from 'node:child_process';
 import net from 'node:net';
 import readline from 'node:readline';
 import { Redis } from 'ioredis';
+import { createHmac, randomBytes } from 'node:crypto';
+import { encodeSecret } from '../lib/otp/totp';
 
 export interface Row {
   scenario: string;
@@ -89,3 +91,13 @@ export function fmt(n: number | null | undefined, digits = 2): string {
   if (n === null || n === undefined || Number.isNaN(n)) return '-';
   return Math.abs(n) >= 100 ? n.toFixed(0) : n.toFixed(digits);
 }
+
+/**
+ * The TOTP secret of a bench user, derived from a seed the parent hands the server in its
+ * environment: both sides compute it, so no secret ever crosses stdout.
+ */
+export function benchTotpSecret(seed: string, email: string): string {
+  return encodeSecret(createHmac('sha1', seed).update(email).digest());
+}
+
+export const newBenchSeed = (): string => randomBytes(16).toString('hex');

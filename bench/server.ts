@@ -8,7 +8,8 @@ import { RedisStore } from 'connect-redis';
 import { Redis } from 'ioredis';
 import { Passport } from 'passport';
 import { createStepUp, MemoryAuditStore, MemoryTenantStore, MemoryUserStore } from '../lib';
-import { generateTotpSecret, hotp, decodeSecret, stepAt } from '../lib/otp/totp';
+import { hotp, decodeSecret, stepAt } from '../lib/otp/totp';
+import { benchTotpSecret } from './lib';
 import { totpAad } from '../lib/factors';
 
 const variant = process.argv[2] ?? 'bare';
@@ -91,12 +92,13 @@ async function plugin(): Promise<void> {
     res.json({ user: req.user });
   });
   const tenant = await stepUp.createTenant({ slug: 'acme', name: 'Acme' });
+  const seed = process.env.BENCH_TOTP_SEED ?? 'bench-default-seed';
   const secrets: Record<string, string> = {};
   const count = Number(process.env.BENCH_USERS ?? 2);
   for (let i = 0; i < count; i++) {
     const email = `user${i}@acme.test`;
     const { user } = await stepUp.createUser({ tenantId: tenant.id, email, password: 'bench password 123' });
-    const secret = generateTotpSecret();
+    const secret = benchTotpSecret(seed, email);
     secrets[email] = secret;
     await users.update(tenant.id, user.id, { mfa: { totp: { secret: stepUp.context.box.seal(secret, totpAad(user)), enrolledAt: new Date(), lastStep: -1 } } });
   }
@@ -106,7 +108,7 @@ async function plugin(): Promise<void> {
   const pendingCookie = cookieOf(login);
   const code = hotp(decodeSecret(secrets['user0@acme.test']!), stepAt(Date.now()));
   const done = await post(port, '/auth/mfa/challenge', { method: 'totp', code }, pendingCookie);
-  console.log(JSON.stringify({ port, cookie: cookieOf(done), secrets, status: done.status }));
+  console.log(JSON.stringify({ port, cookie: cookieOf(done), users: count, status: done.status }));
 }
 
 const run = { bare, session: sessionBaseline, plugin }[variant];

@@ -1,7 +1,7 @@
 import { verify, hash } from '@node-rs/argon2';
 import { ARGON2ID, OWASP_ARGON2 } from '../../lib/crypto/passwords';
 import { hotp, decodeSecret, stepAt } from '../../lib/otp/totp';
-import { commandCount, record, startServer } from '../lib';
+import { benchTotpSecret, commandCount, newBenchSeed, record, startServer } from '../lib';
 
 function cookieOf(res: Response): string {
   return (res.headers.getSetCookie?.() ?? []).map((c) => c.split(';')[0]).join('; ');
@@ -45,11 +45,11 @@ export async function fullLogin(redisUrl: string, seconds: number, users: number
   await throughput(1, concurrency, async () => verify(stored, 'bench password 123'));
   const argon = await throughput(seconds, concurrency, async () => verify(stored, 'bench password 123'));
 
-  const { info, child } = await startServer('plugin', { REDIS_URL: redisUrl, BENCH_USERS: String(users) });
+  const seed = newBenchSeed();
+  const { info, child } = await startServer('plugin', { REDIS_URL: redisUrl, BENCH_USERS: String(users), BENCH_TOTP_SEED: seed });
   try {
     const port = info.port as number;
-    const secrets = info.secrets as Record<string, string>;
-    const emails = Object.keys(secrets).filter((e) => e !== 'user0@acme.test');
+    const emails = Array.from({ length: (info.users as number) - 1 }, (_, i) => `user${i + 1}@acme.test`);
     let challengeCmds = -1;
     const oneLogin = async (i: number): Promise<boolean> => {
       const email = emails[i];
@@ -57,7 +57,7 @@ export async function fullLogin(redisUrl: string, seconds: number, users: number
       const pending = await post(port, '/auth/login', { tenant: 'acme', email, password: 'bench password 123' });
       if (pending.status !== 200) return false;
       const cookie = cookieOf(pending);
-      const code = hotp(decodeSecret(secrets[email]!), stepAt(Date.now()));
+      const code = hotp(decodeSecret(benchTotpSecret(seed, email)), stepAt(Date.now()));
       const before = i === 0 ? await commandCount(redisUrl) : 0;
       const done = await post(port, '/auth/mfa/challenge', { method: 'totp', code }, cookie);
       if (i === 0) challengeCmds = (await commandCount(redisUrl)) - before;
