@@ -3,7 +3,7 @@ import net from 'node:net';
 import readline from 'node:readline';
 import { Redis } from 'ioredis';
 import { createHmac, randomBytes } from 'node:crypto';
-import { encodeSecret } from '../lib/otp/totp';
+import { encodeSecret } from '../lib/factors/totp';
 
 export interface Row {
   scenario: string;

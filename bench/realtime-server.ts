@@ -11,9 +11,9 @@ import * as wsModule from 'ws';
 
 // ws's frame builder (public at runtime as `ws.Sender.frame`, absent from its type definitions).
 const { Sender } = wsModule as unknown as { Sender: { frame(data: Buffer, o: Record<string, unknown>): Buffer[] } };
-import { createStepUp, MemoryAuditStore, MemoryTenantStore, MemoryUserStore } from '../lib';
-import { generateTotpSecret, hotp, decodeSecret, stepAt } from '../lib/otp/totp';
-import { totpAad } from '../lib/factors';
+import { createStepUp, MemoryAuditStore, MemoryTenantStore, MemoryUserStore } from '../index';
+import { generateTotpSecret, hotp, decodeSecret, stepAt } from '../lib/factors/totp';
+import { totpAad } from '../lib/auth/second-factor';
 
 const SECRET = 'bench-session-secret-0123456789abcdef0123456789';
 const ORIGIN = 'http://bench.local';

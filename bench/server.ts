@@ -7,10 +7,10 @@ import session from 'express-session';
 import { RedisStore } from 'connect-redis';
 import { Redis } from 'ioredis';
 import { Passport } from 'passport';
-import { createStepUp, MemoryAuditStore, MemoryTenantStore, MemoryUserStore } from '../lib';
-import { hotp, decodeSecret, stepAt } from '../lib/otp/totp';
+import { createStepUp, MemoryAuditStore, MemoryTenantStore, MemoryUserStore } from '../index';
+import { hotp, decodeSecret, stepAt } from '../lib/factors/totp';
 import { benchTotpSecret } from './lib';
-import { totpAad } from '../lib/factors';
+import { totpAad } from '../lib/auth/second-factor';
 
 const variant = process.argv[2] ?? 'bare';
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';

@@ -15,10 +15,10 @@ import {
   type StepUpOptions,
   type Logger,
   type Realtime,
-} from '../lib';
+} from '../index';
 import { DevOutbox, SmtpMailer, WebhookSmsSender } from '../lib/delivery';
-import { sendError } from '../lib/guards';
-import { policyView } from '../lib/tenancy/policy';
+import { sendError } from '../routes/guards';
+import { policyView } from '../lib/admin/policy';
 import { generatePassword } from '../lib/crypto/codes';
 import type { ExampleConfig } from './config';
 import { SyncRunner, type Schedule } from './sync';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs as parseNodeArgs } from 'node:util';
 import mongoose from 'mongoose';
-import { bootstrapSuperadmin, provisionTenant } from './admin';
+import { bootstrapSuperadmin, provisionTenant } from './admin/actions';
 import type { StepUpOptions } from './config';
 import { createContext } from './context';
 import { StepUpError } from './errors';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Redis } from 'ioredis';
 import type { Store } from 'express-session';
-import type { PassportLike } from './passport-like';
+import type { PassportLike } from '../routes/passport-like';
 import type { KeyRingEntry } from './crypto/secretbox';
 import type { Argon2Params } from './crypto/passwords';
 import type { AuditStore, TenantStore, UserStore } from './stores/ports';

@@ -10,11 +10,11 @@ import { AttemptLimiter } from './limits/attempts';
 import { MemoryEphemeralStore, RedisEphemeralStore, type EphemeralStore } from './stores/ephemeral';
 import { MemoryAuditStore } from './stores/memory';
 import type { AuditStore, TenantStore, UserStore } from './stores/ports';
-import { DEFAULT_TOTP, type TotpParams } from './otp/totp';
+import { DEFAULT_TOTP, type TotpParams } from './factors/totp';
 import { StepUpEvents } from './events';
-import { SessionIndex } from './session-index';
+import { SessionIndex } from './auth/sessions';
 import type { AuditEvent, UserRecord } from './types';
-import { OobCodes } from './otp/oob';
+import { OobCodes } from './factors/oob';
 import { securityNotice } from './delivery/messages';
 
 export type NoticeEvent =

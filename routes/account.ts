@@ -1,11 +1,11 @@
 import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
 import type { StepUpContext } from '../lib/context';
-import { requireAuth } from '../lib/guards';
-import type { Lifecycle } from '../lib/lifecycle';
-import { TOKEN_PATTERN } from '../lib/lifecycle/tokens';
-import { changePassword } from '../lib/tenancy/account';
-import { body, fields, h } from './common';
+import { requireAuth } from './guards';
+import type { Lifecycle } from '../lib/account/index';
+import { TOKEN_PATTERN } from '../lib/account/tokens';
+import { changePassword } from '../lib/account/password';
+import { body, fields, h } from './http';
 
 // Bounded here only against abuse (argon2 input); the configured 8..256 character rule is in lib/.
 const newPassword = z.string().max(1024);

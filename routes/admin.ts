@@ -2,13 +2,13 @@ import { Router, type Request, type RequestHandler, type Response } from 'expres
 import { z } from 'zod';
 import type { StepUpContext } from '../lib/context';
 import { StepUpError } from '../lib/errors';
-import { requireAuth, requireStepUp, sendError } from '../lib/guards';
-import { provisionTenant, provisionUser, resetUserMfa, setUserDisabled, updateTenantPolicy } from '../lib/admin';
-import { policyPatchSchema, policyView } from '../lib/tenancy/policy';
-import { loadActor, tenantInScope, type Actor } from '../lib/tenancy/scope';
-import { auditView, tenantView, userView } from '../lib/tenancy/views';
+import { requireAuth, requireStepUp, sendError } from './guards';
+import { provisionTenant, provisionUser, resetUserMfa, setUserDisabled, updateTenantPolicy } from '../lib/admin/actions';
+import { policyPatchSchema, policyView } from '../lib/admin/policy';
+import { loadActor, tenantInScope, type Actor } from '../lib/admin/scope';
+import { auditView, tenantView, userView } from '../lib/admin/views';
 import type { TenantRecord } from '../lib/types';
-import { body, fields, h } from './common';
+import { body, fields, h } from './http';
 
 // Every route: aal 2, then admin or superadmin (re-read from the store), then the path's tenant
 // checked against the actor: a superadmin may act on every tenant, an admin on its own only

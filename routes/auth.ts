@@ -1,15 +1,15 @@
 import { Router, type Request } from 'express';
-import type { PassportLike } from '../lib/passport-like';
+import type { PassportLike } from './passport-like';
 import { z } from 'zod';
 import type { StepUpContext } from '../lib/context';
 import { StepUpError } from '../lib/errors';
-import { requireAuth } from '../lib/guards';
-import { authenticateWith } from '../lib/passport-glue';
-import { establish, endSession, regenerate, saveSession } from '../lib/sessions';
-import { authenticatedSession, checkPending, decideAfterPassword, pendingSession, type MfaSession } from '../lib/state';
+import { requireAuth } from './guards';
+import { authenticateWith } from './passport';
+import { establish, endSession, regenerate, saveSession } from './http-session';
+import { authenticatedSession, checkPending, decideAfterPassword, pendingSession, type MfaSession } from '../lib/state/machine';
 import { randomId } from '../lib/crypto/codes';
 import { toSessionUser, userMethods, type Method, type TenantRecord, type UserRecord } from '../lib/types';
-import { body, fields, h } from './common';
+import { body, fields, h } from './http';
 
 const loginBody = z.strictObject({ tenant: fields.tenant, email: fields.email, password: fields.password });
 const codeBody = z.strictObject({ method: fields.method, code: fields.code });

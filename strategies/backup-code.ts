@@ -1,5 +1,5 @@
 import { BACKUP_CODE_PATTERN } from '../lib/crypto/codes';
-import { CodeStrategy, type CodeVerify } from './code-strategy';
+import { CodeStrategy, type CodeVerify } from './code';
 
 /** A single-use backup code, `abcd-efgh-ijkl-mnop` (case, spaces and dashes ignored). */
 export class BackupCodeStrategy extends CodeStrategy {

@@ -1,4 +1,4 @@
-import { CodeStrategy, type CodeVerify } from './code-strategy';
+import { CodeStrategy, type CodeVerify } from './code';
 
 /** A six-digit code sent by email (a weak factor: aal 1 unless the options count it as aal 2). */
 export class EmailOtpStrategy extends CodeStrategy {

@@ -1,4 +1,4 @@
-import { CodeStrategy, type CodeVerify } from './code-strategy';
+import { CodeStrategy, type CodeVerify } from './code';
 
 /** A six-digit code sent by SMS to the enrolled phone (restricted by NIST; offer a stronger factor too). */
 export class SmsOtpStrategy extends CodeStrategy {

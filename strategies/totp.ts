@@ -1,4 +1,4 @@
-import { CodeStrategy, type CodeVerify } from './code-strategy';
+import { CodeStrategy, type CodeVerify } from './code';
 
 /** Six ASCII digits from an authenticator app (leading zeros kept; numbers and full-width digits refused). */
 export class TotpStrategy extends CodeStrategy {

@@ -1,6 +1,6 @@
 import { verify, hash } from '@node-rs/argon2';
 import { ARGON2ID, OWASP_ARGON2 } from '../../lib/crypto/passwords';
-import { hotp, decodeSecret, stepAt } from '../../lib/otp/totp';
+import { hotp, decodeSecret, stepAt } from '../../lib/factors/totp';
 import { benchTotpSecret, commandCount, newBenchSeed, record, startServer } from '../lib';
 
 function cookieOf(res: Response): string {

@@ -1,5 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { verifyTotp, hotp, stepAt, DEFAULT_TOTP, encodeSecret } from '../../lib/otp/totp';
+import { verifyTotp, hotp, stepAt, DEFAULT_TOTP, encodeSecret } from '../../lib/factors/totp';
 import { record } from '../lib';
 
 function floorVerify(key: Buffer, counter: number): number {

@@ -3,8 +3,8 @@ import { Redis } from 'ioredis';
 import { Passport } from 'passport';
 import request from 'supertest';
 import { randomBytes } from 'node:crypto';
-import { createStepUp, MemoryTenantStore, MemoryUserStore, MemoryAuditStore, type StepUp, type StepUpOptions } from '../../lib';
-import { hotp, decodeSecret, stepAt } from '../../lib/otp/totp';
+import { createStepUp, MemoryTenantStore, MemoryUserStore, MemoryAuditStore, type StepUp, type StepUpOptions } from '../../index';
+import { hotp, decodeSecret, stepAt } from '../../lib/factors/totp';
 import type { Role, TenantPolicy } from '../../lib/types';
 
 export const T0 = Date.parse('2026-03-01T12:00:00.000Z');

@@ -5,8 +5,8 @@
 import { createHmac } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { agent, buildApp, codeFor, SESSION_SECRET, type TestApp } from './app';
-import { totpAad } from '../../lib/factors';
-import type { StepUpOptions } from '../../lib';
+import { totpAad } from '../../lib/auth/second-factor';
+import type { StepUpOptions } from '../../index';
 import type { UserRecord } from '../../lib/types';
 
 export type Agent = ReturnType<typeof agent>;

@@ -1,4 +1,4 @@
-import { bootstrapSuperadmin } from '../../lib/admin';
+import { bootstrapSuperadmin } from '../../lib/admin/actions';
 import type { SessionsEndedEvent } from '../../lib/events';
 import type { TenantRecord, UserRecord } from '../../lib/types';
 import { agent, buildApp, codeFor, enrolTotp, expectError, seedTenant, seedUser, TestClock, type TestApp } from '../helpers/app';

@@ -1,4 +1,4 @@
-import { bootstrapSuperadmin } from '../../lib/admin';
+import { bootstrapSuperadmin } from '../../lib/admin/actions';
 import type { TenantRecord, UserRecord } from '../../lib/types';
 import { agent, buildApp, enrolTotp, expectError, seedTenant, seedUser, type TestApp } from '../helpers/app';
 import { describeWithRedis } from '../helpers/services';

@@ -9,7 +9,7 @@ import { ConfigError, loadConfig, type ExampleConfig } from '../../example-app/c
 import { createExampleApp, type ExampleApp } from '../../example-app/app';
 import { PAGES } from '../../example-app/pages/router';
 import { FAST_ARGON2 } from '../helpers/app';
-import { ERROR_TABLE } from '../../lib';
+import { ERROR_TABLE } from '../../index';
 import { ApiError } from '../../example-app/public/api';
 import { describeError, ERROR_SENTENCES } from '../../example-app/public/messages';
 

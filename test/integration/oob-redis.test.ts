@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
 import { randomId } from '../../lib/crypto/codes';
 import { StepUpError } from '../../lib/errors';
-import { OobCodes } from '../../lib/otp/oob';
+import { OobCodes } from '../../lib/factors/oob';
 import { RedisEphemeralStore } from '../../lib/stores/ephemeral';
 import { describeWithRedis, redisUrl } from '../helpers/services';
 

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import express from 'express';
 import { Passport } from 'passport';
-import { createStepUp, MemoryAuditStore, MemoryTenantStore, MemoryUserStore, type StepUp } from '../../lib';
+import { createStepUp, MemoryAuditStore, MemoryTenantStore, MemoryUserStore, type StepUp } from '../../index';
 import { codeFor, FAST_ARGON2, newRedis, SESSION_SECRET, TEST_KEY, TestClock } from '../helpers/app';
 import { openSocket, refusedStatus, withTimeout } from '../helpers/realtime-ws';
 import { describeWithRedis } from '../helpers/services';

@@ -4,7 +4,7 @@
  */
 import request from 'supertest';
 import { SmtpMailer } from '../../lib/delivery/smtp';
-import type { LifecycleOptions } from '../../lib/lifecycle';
+import type { LifecycleOptions } from '../../lib/account/index';
 import type { TenantRecord } from '../../lib/types';
 import { agent, buildApp, codeFor, enrolTotp, expectError, seedTenant, seedUser, type TestApp, LINK_TOKEN as TOKEN, responseShape as shape } from '../helpers/app';
 import { describeWithRedis } from '../helpers/services';

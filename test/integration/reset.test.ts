@@ -7,8 +7,8 @@
 import request from 'supertest';
 import { SmtpMailer } from '../../lib/delivery/smtp';
 import type { SessionsEndedEvent } from '../../lib/events';
-import type { StepUpOptions } from '../../lib';
-import type { LifecycleOptions } from '../../lib/lifecycle';
+import type { StepUpOptions } from '../../index';
+import type { LifecycleOptions } from '../../lib/account/index';
 import type { TenantRecord, UserRecord } from '../../lib/types';
 import { agent, buildApp, codeFor, enrolTotp, expectError, seedTenant, seedUser, sidOf, type TestApp, LINK_TOKEN as TOKEN, responseShape as shape } from '../helpers/app';
 import { describeWithRedis } from '../helpers/services';

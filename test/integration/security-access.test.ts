@@ -7,8 +7,8 @@ import request from 'supertest';
 import { agent, buildApp, codeFor, expectError, responseShape, seedTenant, seedUser, type TestApp } from '../helpers/app';
 import { login, RFC_SECRET, seedRfcTotp, type Agent } from '../helpers/security';
 import { describeWithRedis } from '../helpers/services';
-import { totpAad } from '../../lib/factors';
-import { generateTotpSecret } from '../../lib/otp/totp';
+import { totpAad } from '../../lib/auth/second-factor';
+import { generateTotpSecret } from '../../lib/factors/totp';
 import type { UserRecord } from '../../lib/types';
 
 // Bodies that pass each route's schema, so the answer shows the guard, not the validator.

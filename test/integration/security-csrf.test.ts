@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { agent, buildApp, codeFor, expectError, seedTenant, seedUser, type TestApp } from '../helpers/app';
 import { login, PASSWORD, RFC_SECRET, seedRfcTotp, type Agent } from '../helpers/security';
-import { newBackupCodeSet } from '../../lib/mfa';
+import { newBackupCodeSet } from '../../lib/auth/enrolment';
 import { describeWithRedis } from '../helpers/services';
 import type { UserRecord } from '../../lib/types';
 

@@ -6,7 +6,7 @@ import { agent, buildApp, codeFor, expectError, seedTenant, seedUser, type TestA
 import { auditCount, login, pendingAgents, RFC_SECRET, seedRfcTotp, type Agent } from '../helpers/security';
 import { describeWithRedis } from '../helpers/services';
 import type { UserRecord } from '../../lib/types';
-import { newBackupCodeSet } from '../../lib/mfa';
+import { newBackupCodeSet } from '../../lib/auth/enrolment';
 
 describeWithRedis('security: lockout and rate limits', () => {
   let t: TestApp;

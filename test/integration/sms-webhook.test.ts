@@ -3,7 +3,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { smsCodeText } from '../../lib/delivery/messages';
 import { WebhookSmsSender } from '../../lib/delivery/webhook';
 import { StepUpError } from '../../lib/errors';
-import { OobCodes } from '../../lib/otp/oob';
+import { OobCodes } from '../../lib/factors/oob';
 import { MemoryEphemeralStore } from '../../lib/stores/ephemeral';
 import { startSmsGateway, type SmsGateway } from '../helpers/sms-gateway';
 

@@ -3,7 +3,7 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { codeMessage, securityNotice } from '../../lib/delivery/messages';
 import { SmtpMailer } from '../../lib/delivery/smtp';
 import { StepUpError } from '../../lib/errors';
-import { OobCodes } from '../../lib/otp/oob';
+import { OobCodes } from '../../lib/factors/oob';
 import { MemoryEphemeralStore } from '../../lib/stores/ephemeral';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink';
 

@@ -1,4 +1,4 @@
-import { bootstrapSuperadmin } from '../../lib/admin';
+import { bootstrapSuperadmin } from '../../lib/admin/actions';
 import { agent, buildApp, codeFor, enrolTotp, expectError, seedUser, type TestApp } from '../helpers/app';
 import { describeWithRedis } from '../helpers/services';
 

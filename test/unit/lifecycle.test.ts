@@ -3,9 +3,9 @@
  * only, expiry on the injected clock), sliding-hour send caps, option checks, and the mail templates.
  */
 import crypto from 'node:crypto';
-import { LifecycleTokens, TOKEN_PATTERN } from '../../lib/lifecycle/tokens';
-import { SendLimiter } from '../../lib/lifecycle/limits';
-import { resolveLifecycle } from '../../lib/lifecycle/options';
+import { LifecycleTokens, TOKEN_PATTERN } from '../../lib/account/tokens';
+import { SendLimiter } from '../../lib/limits/send';
+import { resolveLifecycle } from '../../lib/account/options';
 import { passwordResetMessage, registrationExistsMessage, verificationMessage } from '../../lib/delivery/messages';
 import { MemoryEphemeralStore, type EphemeralStore } from '../../lib/stores/ephemeral';
 

@@ -1,4 +1,4 @@
-import { maskEmail, maskPhone } from '../../lib/mask';
+import { maskEmail, maskPhone } from '../../lib/delivery/mask';
 
 describe('maskEmail', () => {
   it.each([

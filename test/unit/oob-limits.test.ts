@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { StepUpError } from '../../lib/errors';
-import { OobCodes, type OobCodesOptions } from '../../lib/otp/oob';
+import { OobCodes, type OobCodesOptions } from '../../lib/factors/oob';
 import { MemoryEphemeralStore } from '../../lib/stores/ephemeral';
 
 function setup(options: Partial<OobCodesOptions> = {}) {

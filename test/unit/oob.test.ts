@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import * as compare from '../../lib/crypto/compare';
 import { StepUpError } from '../../lib/errors';
-import { OobCodes, type OobCodesOptions } from '../../lib/otp/oob';
+import { OobCodes, type OobCodesOptions } from '../../lib/factors/oob';
 import { MemoryEphemeralStore } from '../../lib/stores/ephemeral';
 
 const T0 = Date.UTC(2030, 0, 1);

@@ -1,4 +1,4 @@
-import { parsePhone } from '../../lib/phone';
+import { parsePhone } from '../../lib/delivery/phone';
 
 describe('parsePhone', () => {
   it.each([

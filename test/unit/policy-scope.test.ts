@@ -1,8 +1,8 @@
 import type { StepUpContext } from '../../lib/context';
 import { StepUpError } from '../../lib/errors';
 import { MemoryTenantStore } from '../../lib/stores/memory';
-import { isSuperadmin, tenantInScope, type Actor } from '../../lib/tenancy/scope';
-import { auditView, tenantView, userView } from '../../lib/tenancy/views';
+import { isSuperadmin, tenantInScope, type Actor } from '../../lib/admin/scope';
+import { auditView, tenantView, userView } from '../../lib/admin/views';
 import { DEFAULT_POLICY, type Role, type UserRecord } from '../../lib/types';
 
 // Who may act on which tenant (ATK-19), decided from the session and the path only, and what the

@@ -1,5 +1,5 @@
-import { applyPolicyPatch, policyPatchSchema, policyView } from '../../lib/tenancy/policy';
-import { decideAfterPassword } from '../../lib/state';
+import { applyPolicyPatch, policyPatchSchema, policyView } from '../../lib/admin/policy';
+import { decideAfterPassword } from '../../lib/state/machine';
 import { DEFAULT_POLICY, type Role, type TenantPolicy, type TenantRecord, type UserRecord } from '../../lib/types';
 
 const DAY = 86400_000;

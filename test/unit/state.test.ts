@@ -1,4 +1,4 @@
-import { authenticatedSession, checkAuthenticated, checkPending, decideAfterPassword, enrollableMethods, isPrivileged, isStepUpFresh, pendingSession, type MfaSession } from '../../lib/state';
+import { authenticatedSession, checkAuthenticated, checkPending, decideAfterPassword, enrollableMethods, isPrivileged, isStepUpFresh, pendingSession, type MfaSession } from '../../lib/state/machine';
 import { DEFAULT_POLICY, type Role, type StepUpUser, type TenantPolicy, type TenantRecord, type UserRecord } from '../../lib/types';
 
 const NOW = Date.UTC(2030, 0, 10);

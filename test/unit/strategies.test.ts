@@ -2,7 +2,7 @@ import type { Request } from 'express';
 import { TotpStrategy } from '../../strategies/totp';
 import { BackupCodeStrategy } from '../../strategies/backup-code';
 import { PasswordStrategy } from '../../strategies/password';
-import type { CodeStrategy } from '../../strategies/code-strategy';
+import type { CodeStrategy } from '../../strategies/code';
 import type { TenantRecord, UserRecord } from '../../lib/types';
 
 const USER = { id: 'u1', tenantId: 't1', email: 'alice@example.com' } as UserRecord;

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
-import { DEFAULT_TOTP, decodeSecret, encodeSecret, generateTotpSecret, hotp, otpauthUrl, stepAt, totpAt, verifyTotp, type TotpAlgorithm } from '../../lib/otp/totp';
-import { base32Decode, base32Encode } from '../../lib/otp/base32';
+import { DEFAULT_TOTP, decodeSecret, encodeSecret, generateTotpSecret, hotp, otpauthUrl, stepAt, totpAt, verifyTotp, type TotpAlgorithm } from '../../lib/factors/totp';
+import { base32Decode, base32Encode } from '../../lib/factors/base32';
 
 // SECURITY.md §B: the RFC seeds (errata 2866: SHA-256/512 seeds are the length of the hash output).
 const SEED = {

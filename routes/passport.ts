@@ -1,7 +1,7 @@
 import type { Request, Response } from 'express';
 import type { PassportLike } from './passport-like';
-import { StepUpError, type ErrorCode } from './errors';
-import { ERROR_TABLE } from './errors';
+import { StepUpError, type ErrorCode } from '../lib/errors';
+import { ERROR_TABLE } from '../lib/errors';
 
 /**
  * Runs a registered strategy and turns its outcome into a value or a StepUpError: the routes stay

@@ -1,12 +1,12 @@
 import type { Request } from 'express';
 import QRCode from 'qrcode';
-import type { StepUpContext } from './context';
-import { StepUpError } from './errors';
-import { generateBackupCodes, macCode, newSalt, normaliseBackupCode } from './crypto/codes';
-import { decodeSecret, generateTotpSecret, otpauthUrl, verifyTotp } from './otp/totp';
-import { totpAad } from './factors';
-import { isPrivileged, isStepUpFresh, type MfaSession } from './state';
-import { hasPrimaryFactor, userMethods, type Method, type TenantRecord, type UserPatch, type UserRecord } from './types';
+import type { StepUpContext } from '../context';
+import { StepUpError } from '../errors';
+import { generateBackupCodes, macCode, newSalt, normaliseBackupCode } from '../crypto/codes';
+import { decodeSecret, generateTotpSecret, otpauthUrl, verifyTotp } from '../factors/totp';
+import { totpAad } from './second-factor';
+import { isPrivileged, isStepUpFresh, type MfaSession } from '../state/machine';
+import { hasPrimaryFactor, userMethods, type Method, type TenantRecord, type UserPatch, type UserRecord } from '../types';
 import type { Subject } from './subject';
 
 /** Binding a new factor while one exists needs a fresh step-up (MFA-24, ATK-18). */

@@ -1,11 +1,11 @@
 import type { Request } from 'express';
-import type { StepUpContext } from './context';
-import { StepUpError } from './errors';
+import type { StepUpContext } from '../context';
+import { StepUpError } from '../errors';
 import { createTenant, createUser } from './provision';
-import { lifecycleTokens } from './lifecycle';
-import { applyPolicyPatch, type PolicyPatch } from './tenancy/policy';
-import { PLATFORM_SLUG, type Actor } from './tenancy/scope';
-import { DEFAULT_POLICY, normaliseEmail, type Role, type TenantRecord, type UserRecord } from './types';
+import { lifecycleTokens } from '../account/index';
+import { applyPolicyPatch, type PolicyPatch } from './policy';
+import { PLATFORM_SLUG, type Actor } from './scope';
+import { DEFAULT_POLICY, normaliseEmail, type Role, type TenantRecord, type UserRecord } from '../types';
 
 // Tenant and user administration: what the admin API, the CLI and the example app's bootstrap share.
 // The routes only check who may act on which tenant; everything here assumes that was done.

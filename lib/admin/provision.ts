@@ -1,7 +1,7 @@
-import type { StepUpContext } from './context';
-import { StepUpError } from './errors';
-import { generatePassword } from './crypto/codes';
-import { DEFAULT_POLICY, normaliseEmail, type Role, type TenantPolicy, type TenantRecord, type UserRecord } from './types';
+import type { StepUpContext } from '../context';
+import { StepUpError } from '../errors';
+import { generatePassword } from '../crypto/codes';
+import { DEFAULT_POLICY, normaliseEmail, type Role, type TenantPolicy, type TenantRecord, type UserRecord } from '../types';
 
 export const SLUG_RE = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 

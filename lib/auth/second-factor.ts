@@ -1,9 +1,9 @@
 import type { Request } from 'express';
-import type { StepUpContext } from './context';
-import { StepUpError } from './errors';
-import { macCode, normaliseBackupCode } from './crypto/codes';
-import { decodeSecret, verifyTotp } from './otp/totp';
-import type { Method, TenantRecord, UserRecord } from './types';
+import type { StepUpContext } from '../context';
+import { StepUpError } from '../errors';
+import { macCode, normaliseBackupCode } from '../crypto/codes';
+import { decodeSecret, verifyTotp } from '../factors/totp';
+import type { Method, TenantRecord, UserRecord } from '../types';
 
 export type Purpose = 'login' | 'step_up';
 

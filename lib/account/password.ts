@@ -1,7 +1,7 @@
 import type { Request } from 'express';
 import type { StepUpContext } from '../context';
 import { StepUpError } from '../errors';
-import { isStepUpFresh } from '../state';
+import { isStepUpFresh } from '../state/machine';
 import { userMethods } from '../types';
 
 /** Password length in characters (code points), as NIST counts it: no composition rules. */

@@ -1,7 +1,7 @@
 import type { Request, Response } from 'express';
 import { StepUpError } from '../errors';
 import { passwordResetMessage } from '../delivery/messages';
-import { endSession } from '../sessions';
+import { endSession } from '../../routes/http-session';
 import { normaliseEmail } from '../types';
 import { minutesOf, type LifecycleKit } from './kit';
 

@@ -1,6 +1,6 @@
 import type { Request } from 'express';
-import type { StepUpContext } from './context';
-import { normaliseEmail, type TenantRecord, type UserRecord } from './types';
+import type { StepUpContext } from '../context';
+import { normaliseEmail, type TenantRecord, type UserRecord } from '../types';
 
 /**
  * The password step. Unknown tenant, unknown user, disabled user and wrong password all spend one

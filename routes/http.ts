@@ -2,7 +2,7 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import { z } from 'zod';
 import type { StepUpContext } from '../lib/context';
 import { StepUpError } from '../lib/errors';
-import { sendError } from '../lib/guards';
+import { sendError } from './guards';
 
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 

@@ -1,11 +1,11 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import session from 'express-session';
 import type { PassportLike } from './passport-like';
-import type { StepUpContext } from './context';
-import { StepUpError, toResponse } from './errors';
-import { checkAuthenticated, isStepUpFresh } from './state';
-import { cookieName, destroySession } from './sessions';
-import { userMethods } from './types';
+import type { StepUpContext } from '../lib/context';
+import { StepUpError, toResponse } from '../lib/errors';
+import { checkAuthenticated, isStepUpFresh } from '../lib/state/machine';
+import { cookieName, destroySession } from './http-session';
+import { userMethods } from '../lib/types';
 
 // lastSeen is written at most once a minute (fewer session writes), and never so coarsely that
 // steady activity inside a short idle timeout could still look idle: at most a tenth of it.

@@ -1,8 +1,8 @@
 import type { Request } from 'express';
 import { StepUpError } from '../errors';
 import { registrationExistsMessage, verificationMessage } from '../delivery/messages';
-import { maskEmail } from '../mask';
-import { checkPending } from '../state';
+import { maskEmail } from '../delivery/mask';
+import { checkPending } from '../state/machine';
 import { normaliseEmail, type TenantRecord, type UserRecord } from '../types';
 import { minutesOf, type LifecycleKit } from './kit';
 

@@ -1,7 +1,7 @@
 import type { Request } from 'express';
 import type { StepUpContext } from '../context';
 import { StepUpError } from '../errors';
-import { SLUG_RE } from '../provision';
+import { SLUG_RE } from './provision';
 import type { TenantRecord, UserRecord } from '../types';
 
 /** The tenant superadmins live in. */

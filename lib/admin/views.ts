@@ -1,5 +1,5 @@
-import { maskPhone } from '../mask';
-import { mfaStatus } from '../mfa';
+import { maskPhone } from '../delivery/mask';
+import { mfaStatus } from '../auth/enrolment';
 import type { AuditEvent, TenantRecord, UserRecord } from '../types';
 import { policyView } from './policy';
 

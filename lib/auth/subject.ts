@@ -1,8 +1,8 @@
 import type { Request } from 'express';
-import type { StepUpContext } from './context';
-import { StepUpError } from './errors';
-import { checkPending } from './state';
-import type { Method, TenantRecord, UserRecord } from './types';
+import type { StepUpContext } from '../context';
+import { StepUpError } from '../errors';
+import { checkPending } from '../state/machine';
+import type { Method, TenantRecord, UserRecord } from '../types';
 
 export interface Subject {
   user: UserRecord;

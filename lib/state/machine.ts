@@ -1,5 +1,5 @@
-import type { Method, StepUpUser, TenantPolicy, TenantRecord, UserRecord } from './types';
-import { userMethods } from './types';
+import type { Method, StepUpUser, TenantPolicy, TenantRecord, UserRecord } from '../types';
+import { userMethods } from '../types';
 
 /**
  * The step-up state machine, as pure functions over `req.session.mfa`.

@@ -3,8 +3,8 @@ import type { StepUpContext } from '../context';
 import { StepUpError } from '../errors';
 import { deriveKey } from '../crypto/codes';
 import type { MailContent } from '../delivery/messages';
-import { passwordLength } from '../tenancy/account';
-import { SendLimiter } from './limits';
+import { passwordLength } from './password';
+import { SendLimiter } from '../limits/send';
 import type { ResolvedLifecycle } from './options';
 import { LifecycleTokens } from './tokens';
 

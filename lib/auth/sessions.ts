@@ -1,5 +1,5 @@
 import type { Store } from 'express-session';
-import type { EphemeralStore } from './stores/ephemeral';
+import type { EphemeralStore } from '../stores/ephemeral';
 
 /**
  * user -> session ids, so "log out everywhere", an admin reset and a password change can end every

@@ -1,11 +1,11 @@
 import type { Request } from 'express';
-import type { StepUpContext } from './context';
-import { StepUpError } from './errors';
-import { codeMessage, smsCodeText } from './delivery/messages';
-import { maskEmail, maskPhone } from './mask';
-import type { OobChannel, OobPurpose } from './otp/oob';
-import { factorVerifiers, type FactorVerifier } from './factors';
-import type { UserRecord } from './types';
+import type { StepUpContext } from '../context';
+import { StepUpError } from '../errors';
+import { codeMessage, smsCodeText } from '../delivery/messages';
+import { maskEmail, maskPhone } from '../delivery/mask';
+import type { OobChannel, OobPurpose } from '../factors/oob';
+import { factorVerifiers, type FactorVerifier } from './second-factor';
+import type { UserRecord } from '../types';
 
 const channelVerifier =
   (channel: OobChannel): FactorVerifier =>

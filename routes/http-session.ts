@@ -1,9 +1,9 @@
 import type { Request, Response } from 'express';
-import type { StepUpContext } from './context';
-import type { MfaSession } from './state';
-import type { StepUpUser } from './types';
-import { randomId } from './crypto/codes';
-import { StepUpError } from './errors';
+import type { StepUpContext } from '../lib/context';
+import type { MfaSession } from '../lib/state/machine';
+import type { StepUpUser } from '../lib/types';
+import { randomId } from '../lib/crypto/codes';
+import { StepUpError } from '../lib/errors';
 
 declare module 'express-session' {
   interface SessionData {

@@ -1,1 +1,0 @@
-export { maskPhone as maskPhoneNumber } from './mask';
