@@ -1,5 +1,5 @@
 /** Second-factor methods, strongest first (the order `methods` lists are shown in). */
-export const METHODS = ['totp', 'backup_code', 'email_otp', 'sms_otp'] as const;
+export const METHODS = ['webauthn', 'totp', 'backup_code', 'email_otp', 'sms_otp'] as const;
 export type Method = (typeof METHODS)[number];
 
 export const ROLES = ['user', 'admin', 'superadmin'] as const;
@@ -35,8 +35,38 @@ export interface BackupCodeRecord {
   usedAt: Date | null;
 }
 
+/** One passkey or security key (WebAuthn). The public key is not secret; nothing here is. */
+export interface WebauthnCredentialRecord {
+  /** base64url credential id. */
+  id: string;
+  /** base64url COSE public key. */
+  publicKey: string;
+  /** Signature counter last seen (0 for authenticators that do not count). */
+  counter: number;
+  transports: string[];
+  backedUp: boolean;
+  /** Chosen by the user; shown in the security page. */
+  name: string;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+}
+
+/** A browser the user asked to remember: only an HMAC of its token is stored. */
+export interface RememberedDeviceRecord {
+  /** Random public id (for listing and forgetting). */
+  id: string;
+  /** HMAC-SHA-256 of the device token (hex). */
+  hash: string;
+  label: string;
+  createdAt: Date;
+  expiresAt: Date;
+  lastUsedAt: Date | null;
+}
+
 export interface UserMfa {
   totp?: { secret: string; enrolledAt: Date; lastStep: number } | null;
+  /** Passkeys and security keys; absent or empty when none. */
+  webauthn?: WebauthnCredentialRecord[];
   email?: { enabledAt: Date } | null;
   sms?: { phone: string; enabledAt: Date } | null;
   backupCodes: BackupCodeRecord[];
@@ -60,6 +90,18 @@ export interface UserRecord {
   /** Created through `POST /auth/register`: no grace period for a mandatory MFA policy. */
   selfRegistered?: boolean;
   disabledAt?: Date | null;
+  /**
+   * Sessions (and pending logins) that started before this time are dead (logout-all, password change or
+   * reset, MFA reset, disable). Written with (or before) the credential change, so a crash between the
+   * two cannot leave old sessions valid.
+   */
+  sessionsValidAfter?: Date | null;
+  /** Durable second-factor lock (survives a Redis restart): no factor is accepted before this time. */
+  lockedUntil?: Date | null;
+  /** How many second-factor locks in a row (escalation); reset by a successful factor or an admin. */
+  lockCount?: number;
+  /** Remembered browsers (tenant policy `rememberDeviceDays`). */
+  rememberedDevices?: RememberedDeviceRecord[];
   createdAt: Date;
 }
 
@@ -83,6 +125,10 @@ export interface UserPatch {
   emailVerifiedAt?: Date | null;
   selfRegistered?: boolean;
   disabledAt?: Date | null;
+  sessionsValidAfter?: Date | null;
+  lockedUntil?: Date | null;
+  lockCount?: number;
+  rememberedDevices?: RememberedDeviceRecord[];
   mfa?: Partial<UserMfa>;
 }
 

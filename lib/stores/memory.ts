@@ -92,6 +92,14 @@ export class MemoryUserStore implements UserStore {
     hit.usedAt = at;
     return true;
   }
+
+  async advanceWebauthnCounter(tenantId: string, id: string, credentialId: string, counter: number, at: Date): Promise<boolean> {
+    const cred = this.get(tenantId, id)?.mfa.webauthn?.find((c) => c.id === credentialId);
+    if (!cred || !(counter > cred.counter || (counter === 0 && cred.counter === 0))) return false;
+    cred.counter = counter;
+    cred.lastUsedAt = at;
+    return true;
+  }
 }
 
 export class MemoryTenantStore implements TenantStore {

@@ -46,6 +46,15 @@ export const userSchema = new Schema(
       email: { type: new Schema({ enabledAt: Date }, { _id: false }), default: null },
       sms: { type: new Schema({ phone: String, enabledAt: Date }, { _id: false }), default: null },
       backupCodes: { type: [new Schema({ hash: String, usedAt: { type: Date, default: null } }, { _id: false })], default: [] },
+      webauthn: {
+        type: [
+          new Schema(
+            { id: String, publicKey: String, counter: Number, transports: [String], backedUp: Boolean, name: String, createdAt: Date, lastUsedAt: { type: Date, default: null } },
+            { _id: false },
+          ),
+        ],
+        default: undefined,
+      },
       backupCodeSalt: { type: String, default: null },
       backupCodeKeyId: { type: String, default: null },
       lastVerifiedAt: { type: Date, default: null },
@@ -53,6 +62,13 @@ export const userSchema = new Schema(
     emailVerifiedAt: { type: Date, default: null },
     selfRegistered: { type: Boolean, default: false },
     disabledAt: { type: Date, default: null },
+    sessionsValidAfter: { type: Date, default: null },
+    lockedUntil: { type: Date, default: null },
+    lockCount: { type: Number, default: 0 },
+    rememberedDevices: {
+      type: [new Schema({ id: String, hash: String, label: String, createdAt: Date, expiresAt: Date, lastUsedAt: { type: Date, default: null } }, { _id: false })],
+      default: undefined,
+    },
     createdAt: { type: Date, default: () => new Date() },
   },
   { collection: 'users', versionKey: false, strict: 'throw' },
@@ -156,6 +172,17 @@ export class MongooseUserStore implements UserStore {
       .updateOne(
         { tenantId, _id: id, 'mfa.backupCodes': { $elemMatch: { hash, usedAt: null } } },
         { $set: { 'mfa.backupCodes.$.usedAt': at } },
+      )
+      .exec();
+    return res.modifiedCount === 1;
+  }
+
+  async advanceWebauthnCounter(tenantId: string, id: string, credentialId: string, counter: number, at: Date): Promise<boolean> {
+    const moved = counter > 0 ? { $lt: counter } : 0;
+    const res = await this.model
+      .updateOne(
+        { tenantId, _id: id, 'mfa.webauthn': { $elemMatch: { id: credentialId, counter: moved } } },
+        { $set: { 'mfa.webauthn.$.counter': counter, 'mfa.webauthn.$.lastUsedAt': at } },
       )
       .exec();
     return res.modifiedCount === 1;

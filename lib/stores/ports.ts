@@ -16,6 +16,11 @@ export interface UserStore {
   advanceTotpStep(tenantId: string, id: string, step: number): Promise<boolean>;
   /** Marks the unused backup code with this hash as used. True for exactly one caller. */
   consumeBackupCode(tenantId: string, id: string, hash: string, at: Date): Promise<boolean>;
+  /**
+   * WebAuthn clone detection: sets the credential's `counter` (and `lastUsedAt`) only if `counter` is
+   * greater than the stored one, or both are 0 (an authenticator without a counter). True when it moved.
+   */
+  advanceWebauthnCounter(tenantId: string, id: string, credentialId: string, counter: number, at: Date): Promise<boolean>;
 }
 
 export interface TenantStore {
