@@ -15,6 +15,7 @@ const loginBody = z.strictObject({ tenant: fields.tenant, email: fields.email, p
 const codeBody = z.strictObject({ method: fields.method, code: fields.code });
 
 export const STRATEGY_BY_METHOD: Record<Method, string> = {
+  webauthn: 'stepup-webauthn',
   totp: 'stepup-totp',
   backup_code: 'stepup-backup-code',
   email_otp: 'stepup-email-otp',

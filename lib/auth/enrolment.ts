@@ -80,7 +80,7 @@ export async function regenerateBackupCodes(ctx: StepUpContext, req: Request, us
   return backup.codes;
 }
 
-const FACTOR_FIELD: Record<Exclude<Method, 'backup_code'>, 'totp' | 'email' | 'sms'> = { totp: 'totp', email_otp: 'email', sms_otp: 'sms' };
+const FACTOR_FIELD: Record<Exclude<Method, 'backup_code' | 'webauthn'>, 'totp' | 'email' | 'sms'> = { totp: 'totp', email_otp: 'email', sms_otp: 'sms' };
 
 /** Whether the user must keep a factor: tenant policy, or an admin role (always). */
 export function mfaMandatory(user: UserRecord, tenant: TenantRecord): boolean {
@@ -96,6 +96,8 @@ export async function disableMethod(ctx: StepUpContext, req: Request, user: User
   if (method === 'backup_code') {
     if (!user.mfa.backupCodes.length) throw new StepUpError('not_found');
     patch.mfa = { backupCodes: [], backupCodeSalt: null, backupCodeKeyId: null };
+  } else if (method === 'webauthn') {
+    throw new StepUpError('not_found', 'Remove passkeys one by one under /auth/mfa/webauthn/credentials.');
   } else {
     const field = FACTOR_FIELD[method];
     if (!user.mfa[field]) throw new StepUpError('not_found');
