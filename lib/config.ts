@@ -61,7 +61,12 @@ export interface StepUpOptions {
   mailer?: Mailer;
   sms?: SmsSender;
   /** Out-of-band codes (email/SMS): TTL, tries, send caps. */
-  oob?: { codeTtlSeconds?: number; maxAttempts?: number; sendsPerHour?: number; cooldownSeconds?: number; perIpPerHour?: number };
+  oob?: { codeTtlSeconds?: number; maxAttempts?: number; sendsPerHour?: number; cooldownSeconds?: number; perIpPerHour?: number; deliveryTimeoutSeconds?: number };
+  /**
+   * Deadline for every Redis call the plugin makes (sessions, counters, codes), in ms (default 1500):
+   * a stalled Redis answers 503 `unavailable` instead of hanging the request.
+   */
+  redisTimeoutMs?: number;
   /** Whether an email code lifts a session to aal 2 (default false: NIST does not accept email as OOB). */
   emailOtpCountsAsSecondFactor?: boolean;
   /** Limits and switches for `stepUp.realtime` (sessions, secret, Redis and origins come from the options above). */
@@ -121,8 +126,10 @@ const schema = z.object({
       sendsPerHour: z.number().int().min(1).max(100).default(3),
       cooldownSeconds: z.number().int().min(0).max(3600).default(60),
       perIpPerHour: z.number().int().min(1).max(10000).default(20),
+      deliveryTimeoutSeconds: z.number().min(0.1).max(60).default(5),
     })
-    .default({ codeTtlSeconds: 600, maxAttempts: 5, sendsPerHour: 3, cooldownSeconds: 60, perIpPerHour: 20 }),
+    .default({ codeTtlSeconds: 600, maxAttempts: 5, sendsPerHour: 3, cooldownSeconds: 60, perIpPerHour: 20, deliveryTimeoutSeconds: 5 }),
+  redisTimeoutMs: z.number().int().min(50).max(60000).default(1500),
   emailOtpCountsAsSecondFactor: z.boolean().default(false),
   realtime: obj.optional(),
 });
