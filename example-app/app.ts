@@ -197,6 +197,8 @@ export async function createExampleApp(cfg: ExampleConfig, opts: ExampleOptions 
 
   const sync = new SyncRunner({
     emit: (tenant, payload) => realtime.emitSyncStatus(tenant, payload),
+    notify: (starter, note) => realtime.emitNotification(starter, note),
+    now,
     stepMs: opts.sync?.stepMs,
     schedule: opts.sync?.schedule,
     records: opts.sync?.records,
@@ -221,8 +223,12 @@ export async function createExampleApp(cfg: ExampleConfig, opts: ExampleOptions 
   });
   api.post('/sync/start', sameOrigin(origins), stepUp.requireAuth(), (req, res) => {
     const tenant = req.user!.tenant;
-    if (!sync.start(tenant)) return sendError(res, new StepUpError('conflict', 'A sync is already running for this tenant.'));
+    if (!sync.start(tenant, { tenantId: req.user!.tenantId, userId: req.user!.id })) return sendError(res, new StepUpError('conflict', 'A sync is already running for this tenant.'));
     res.status(202).json({ status: 'started', tenant });
+  });
+  // The last sync's status, for a dashboard opened after (or during) a run.
+  api.get('/sync/last', stepUp.requireAuth(), (req, res) => {
+    res.json({ last: sync.lastStatus(req.user!.tenant) });
   });
   // The admin page's view of its own tenant (the admin API lists tenants to superadmins only).
   api.get('/tenant', stepUp.requireAuth({ aal: 2, roles: ['admin', 'superadmin'] }), (req, res, next) => {

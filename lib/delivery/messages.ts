@@ -41,7 +41,7 @@ function checkMinutes(minutes: number): number {
 
 const PURPOSE_TEXT: Record<CodePurpose, { subject: string; lead: string }> = {
   login: { subject: 'Your sign-in code', lead: 'Use this code to finish signing in' },
-  enrol: { subject: 'Confirm your email address', lead: 'Use this code to confirm this address for two-step verification' },
+  enrol: { subject: 'Your code to turn on two-step verification', lead: 'Use this code to confirm this address for two-step verification' },
   step_up: { subject: 'Confirm it is you', lead: 'Use this code to confirm a sensitive action' },
 };
 
