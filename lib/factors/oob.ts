@@ -2,7 +2,8 @@ import { createHmac, randomInt } from 'node:crypto';
 import { safeEqual } from '../crypto/compare';
 import { deriveKey, randomId } from '../crypto/codes';
 import { StepUpError } from '../errors';
-import type { EphemeralStore } from '../stores/ephemeral';
+import { logMember, type EphemeralStore } from '../stores/ephemeral';
+import { admitAll, FixedWindow, retrySeconds, SlidingWindow } from '../limits/window';
 
 export const OOB_PURPOSES = ['login', 'enrol', 'step_up'] as const;
 export type OobPurpose = (typeof OOB_PURPOSES)[number];
@@ -58,30 +59,22 @@ export interface OobVerifyInput extends OobSlot {
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
 const CODE_PATTERN = /^[0-9]{6}$/;
+/** Failure-log members: `p:` an attempt in flight (reserved), `f:` a confirmed wrong code. */
+const PENDING = 'p:';
+const FAILED = 'f:';
+const NO_LIMIT = Number.MAX_SAFE_INTEGER;
 
-interface Entry {
-  member: string;
-  confirmed: boolean;
-  ts: number;
-  seq: number;
-  id: string;
+/** What `issue` hands back: the code to deliver, and `undo` for when its delivery failed. */
+export interface OobIssued {
+  code: string;
+  expiresInSeconds: number;
+  /**
+   * Takes this send back out of every send cap (the user's hour and cooldown, the destination's, the
+   * IP's, the global day), so a failed delivery does not use up anyone's budget. The code itself stays
+   * valid: a delivery that timed out may still arrive.
+   */
+  undo(): Promise<void>;
 }
-
-/**
- * Members of a window log are `<kind>:<ts ms>:<seq>:<id>`, kind `f` (confirmed failure), `p` (attempt in
- * flight) or `s` (send). `seq` comes from an atomic per-tenant counter, so entries made in the same
- * millisecond (a frozen test clock, or two processes) still have a strict order.
- */
-function parse(member: string): Entry | null {
-  const [kind, ts, seq, id] = member.split(':');
-  const n = Number(ts);
-  const q = Number(seq);
-  if (!id || !Number.isSafeInteger(n) || !Number.isSafeInteger(q)) return null;
-  return { member, confirmed: kind === 'f', ts: n, seq: q, id };
-}
-
-const order = (a: Entry, b: Entry) => a.ts - b.ts || a.seq - b.seq || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
 
 /**
  * One engine for email and SMS codes: 6 digits from `crypto.randomInt`, stored only as an HMAC bound to
@@ -114,11 +107,17 @@ export class OobCodes {
   private readonly now: () => number;
   private readonly codeKey: Buffer;
   private readonly nameKey: Buffer;
+  // The caps, all on the one limiter primitive (lib/limits/window.ts), every time in ms.
+  private readonly userSends: SlidingWindow;
+  private readonly destinationSends: SlidingWindow;
+  private readonly ipSends: SlidingWindow;
+  private readonly failureLog: SlidingWindow;
+  private readonly globalDay: FixedWindow;
 
   constructor(options: OobCodesOptions) {
     const given = Object.fromEntries(Object.entries(options ?? {}).filter(([, v]) => v !== undefined)) as OobCodesOptions;
     const o = { codeTtlSeconds: 600, maxAttempts: 5, sendsPerHour: 3, cooldownSeconds: 60, perIpPerHour: 20, perDestinationPerHour: 5, ...given };
-    if (!o.store || typeof o.store.take !== 'function' || typeof o.store.sadd !== 'function') throw new TypeError('OobCodes: `store` must be an EphemeralStore');
+    if (!o.store || typeof o.store.take !== 'function' || typeof o.store.slidingAdd !== 'function') throw new TypeError('OobCodes: `store` must be an EphemeralStore');
     if (typeof o.now !== 'function') throw new TypeError('OobCodes: `now` must be a function returning milliseconds');
     if (!Buffer.isBuffer(o.secret) || o.secret.length < 16) throw new TypeError('OobCodes: `secret` must be a Buffer of at least 16 bytes');
     const int = (name: keyof typeof o, min: number, max = 1e9) => {
@@ -140,14 +139,19 @@ export class OobCodes {
     this.now = o.now;
     this.codeKey = deriveKey(o.secret, 'oob-code');
     this.nameKey = deriveKey(o.secret, 'oob-key-name');
+    this.userSends = new SlidingWindow(o.store, o.now, { windowMs: HOUR_MS, limit: this.sendsPerHour, minGapMs: this.cooldownSeconds * 1000 });
+    this.destinationSends = new SlidingWindow(o.store, o.now, { windowMs: HOUR_MS, limit: this.perDestinationPerHour });
+    this.ipSends = new SlidingWindow(o.store, o.now, { windowMs: HOUR_MS, limit: this.perIpPerHour });
+    this.failureLog = new SlidingWindow(o.store, o.now, { windowMs: this.failureWindowSeconds * 1000, limit: this.maxAttempts });
+    this.globalDay = new FixedWindow(o.store, 2 * DAY_MS);
   }
 
   /**
    * Checks every send limit, then makes a new code that replaces the slot's previous one.
    * Throws `rate_limited` (with retryAfterSeconds) when a limit holds; nothing is generated then.
-   * The send counts even if delivery later fails (a failing gateway is not hammered by retries).
+   * The send counts against the caps unless the caller gives it back with `undo()` (delivery failed).
    */
-  async issue(input: OobIssueInput): Promise<{ code: string; expiresInSeconds: number }> {
+  async issue(input: OobIssueInput): Promise<OobIssued> {
     const slot = this.slotKeys(input);
     if (typeof input.binding !== 'string' || !input.binding) throw new TypeError('OobCodes.issue: `binding` is required');
     if (typeof input.destination !== 'string' || !input.destination) throw new TypeError('OobCodes.issue: `destination` is required');
@@ -157,29 +161,22 @@ export class OobCodes {
     if (burned !== null) throw new StepUpError('rate_limited', undefined, { retryAfterSeconds: burned });
 
     const tenant = enc(input.tenantId);
-    const stamp = await this.stamp(input.tenantId, now);
-    const logs: Array<[key: string, limit: number, cooldownMs: number]> = [
-      [slot.sends, this.sendsPerHour, this.cooldownSeconds * 1000],
-      [`oob:dest:${tenant}:${input.channel}:${this.name(input.destination)}`, this.perDestinationPerHour, 0],
+    const caps: Array<[SlidingWindow, string]> = [
+      [this.userSends, slot.sends],
+      [this.destinationSends, `oob:dest:${tenant}:${input.channel}:${this.name(input.destination)}`],
     ];
-    if (input.ip) logs.push([`oob:ip:${tenant}:${this.name(input.ip)}`, this.perIpPerHour, 0]);
-    const taken: Array<[string, string]> = [];
-    for (const [key, limit, cooldownMs] of logs) {
-      const member = `s:${stamp}`;
-      taken.push([key, member]);
-      const retryAfter = await this.reserve(key, member, now, limit, cooldownMs);
-      if (retryAfter !== null) {
-        await Promise.all(taken.map(([k, m]) => this.store.srem(k, m)));
-        throw new StepUpError('rate_limited', undefined, { retryAfterSeconds: retryAfter });
-      }
-    }
+    if (input.ip) caps.push([this.ipSends, `oob:ip:${tenant}:${this.name(input.ip)}`]);
+    const admitted = await admitAll(caps, now);
+    if (!admitted.admitted) throw new StepUpError('rate_limited', undefined, { retryAfterSeconds: retrySeconds(admitted.retryAfterMs) });
+    let dayKey: string | null = null;
     if (this.globalSendsPerDay !== null) {
       // A fixed UTC-day bucket on the injected clock; an INCR keeps it O(1) whatever the volume.
       const day = Math.floor(now / DAY_MS);
-      if ((await this.store.incr(`oob:global:${day}`, 2 * DAY_MS)) > this.globalSendsPerDay) {
-        await Promise.all(taken.map(([k, m]) => this.store.srem(k, m)));
+      dayKey = `oob:global:${day}`;
+      if ((await this.globalDay.hit(dayKey)) > this.globalSendsPerDay) {
+        await Promise.all([admitted.taken.release(), this.globalDay.undo(dayKey)]);
         this.onBudgetExhausted?.({ day: new Date(day * DAY_MS).toISOString().slice(0, 10), budget: this.globalSendsPerDay });
-        throw new StepUpError('rate_limited', undefined, { retryAfterSeconds: seconds((day + 1) * DAY_MS - now) });
+        throw new StepUpError('rate_limited', undefined, { retryAfterSeconds: retrySeconds((day + 1) * DAY_MS - now) });
       }
     }
 
@@ -187,32 +184,36 @@ export class OobCodes {
     const record = JSON.stringify({ mac: this.mac(input, input.binding, code), expiresAt: now + this.codeTtlSeconds * 1000, id: randomId(9) });
     // Kept past expiry so a late submission answers 'expired' rather than 'invalid'; the TTL only collects garbage.
     await this.store.set(slot.code, record, this.codeTtlSeconds * 1000 + 15 * 60_000);
-    return { code, expiresInSeconds: this.codeTtlSeconds };
+    let undone = false;
+    const undo = async () => {
+      if (undone) return;
+      undone = true;
+      await Promise.all([admitted.taken.release(), dayKey ? this.globalDay.undo(dayKey) : undefined]);
+    };
+    return { code, expiresInSeconds: this.codeTtlSeconds, undo };
   }
 
   /** Checks a code for the same purpose, binding and channel it was issued for, and consumes it on success. */
   async verify(input: OobVerifyInput): Promise<OobResult> {
     const slot = this.slotKeys(input);
     const now = this.now();
-    const mine = parse(`p:${await this.stamp(input.tenantId, now)}`)!;
-    // Reserve the attempt before reading anything (so parallel guesses cannot all slip under the budget).
-    await this.store.sadd(slot.fail, mine.member, this.failureWindowSeconds * 1000);
-    const log = await this.readLog(slot.fail, now, this.failureWindowSeconds * 1000);
-    const confirmed = log.filter((e) => e.confirmed).length;
-    const release = () => this.store.srem(slot.fail, mine.member);
-
-    if (log.filter((e) => order(e, mine) < 0).length >= this.maxAttempts) {
-      await release();
-      if (confirmed < this.maxAttempts) return 'invalid'; // over budget only because of attempts in flight
+    // Reserve the attempt before reading anything (so parallel guesses cannot all slip under the budget):
+    // failures and attempts in flight together may not exceed maxAttempts.
+    const reserved = await this.failureLog.admit(slot.fail, { member: logMember(PENDING), nowMs: now });
+    if (!reserved.admitted) {
+      if ((await this.confirmedFailures(slot.fail, now)).length < this.maxAttempts) return 'invalid'; // over budget only because of attempts in flight
       await this.store.del(slot.code);
       return 'exhausted';
     }
+    const mine = reserved.entry;
+    const release = () => this.failureLog.release(mine);
 
     const raw = await this.store.get(slot.code);
     const record = raw ? (JSON.parse(raw) as { mac: string; expiresAt: number }) : null;
     if (!record) {
+      // Admitted means fewer than maxAttempts failures: the slot is not exhausted, the code is just gone.
       await release();
-      return confirmed >= this.maxAttempts ? 'exhausted' : 'invalid';
+      return 'invalid';
     }
     if (now >= record.expiresAt) {
       await release();
@@ -235,10 +236,9 @@ export class OobCodes {
     }
 
     // A wrong code: the pending attempt becomes a failure (added before removal, so it is never uncounted).
-    await this.store.sadd(slot.fail, `f${mine.member.slice(1)}`, this.failureWindowSeconds * 1000);
+    await this.failureLog.admit(slot.fail, { member: FAILED + mine.member.slice(PENDING.length), nowMs: now, limit: NO_LIMIT });
     await release();
-    const after = (await this.readLog(slot.fail, now, this.failureWindowSeconds * 1000)).filter((e) => e.confirmed).length;
-    if (after >= this.maxAttempts) {
+    if ((await this.confirmedFailures(slot.fail, now)).length >= this.maxAttempts) {
       await this.store.del(slot.code);
       return 'exhausted';
     }
@@ -247,9 +247,7 @@ export class OobCodes {
 
   /** Wrong codes counted for the slot in the current window (across resends). */
   async failures(slot: OobSlot): Promise<number> {
-    const keys = this.slotKeys(slot);
-    const log = await this.readLog(keys.fail, this.now(), this.failureWindowSeconds * 1000);
-    return log.filter((e) => e.confirmed).length;
+    return (await this.confirmedFailures(this.slotKeys(slot).fail, this.now())).length;
   }
 
   /** Deletes the slot's outstanding code (failures and send counts stay). */
@@ -263,7 +261,9 @@ export class OobCodes {
     if (typeof s.tenantId !== 'string' || !s.tenantId || typeof s.userId !== 'string' || !s.userId) {
       throw new TypeError('OobCodes: `tenantId` and `userId` are required');
     }
-    const base = `${enc(s.tenantId)}:${enc(s.userId)}`;
+    // One hash tag per user (ids are URI-encoded, so they cannot close it): a user's keys share a
+    // Redis Cluster slot and a script may touch them together.
+    const base = `{${enc(s.tenantId)}:${enc(s.userId)}}`;
     return {
       code: `oob:code:${base}:${s.purpose}:${s.channel}`,
       fail: `oob:fail:${base}:${s.purpose}:${s.channel}`,
@@ -277,45 +277,21 @@ export class OobCodes {
     return createHmac('sha256', this.codeKey).update(context).digest('hex');
   }
 
-  /** `<ts>:<seq>:<id>` for a new log entry. The counter's TTL only bounds its size; a restart only matters within one ms. */
-  private async stamp(tenantId: string, now: number): Promise<string> {
-    const seq = await this.store.incr(`oob:seq:${enc(tenantId)}`, DAY_MS);
-    return `${now}:${seq}:${randomId(6)}`;
-  }
-
   /** Store keys never hold an address, number or IP in clear. */
   private name(value: string): string {
     return createHmac('sha256', this.nameKey).update(value.trim().toLowerCase()).digest('hex').slice(0, 32);
   }
 
-  /** The live entries of a window log, oldest first; stale ones are pruned on the way. */
-  private async readLog(key: string, now: number, windowMs: number): Promise<Entry[]> {
-    const all = (await this.store.smembers(key)).map(parse);
-    const stale = all.filter((e): e is Entry => e !== null && e.ts <= now - windowMs);
-    await Promise.all(stale.map((e) => this.store.srem(key, e.member)));
-    return all.filter((e): e is Entry => e !== null && e.ts > now - windowMs).sort(order);
+  /** The confirmed failures in the window, oldest first. */
+  private async confirmedFailures(key: string, now: number): Promise<Array<{ member: string; atMs: number }>> {
+    return (await this.failureLog.entries(key, now)).filter((e) => e.member.startsWith(FAILED));
   }
 
   /** Seconds until a new code may be issued when the slot's failures are at the limit, else null. */
   private async failuresBlocking(key: string, now: number): Promise<number | null> {
-    const windowMs = this.failureWindowSeconds * 1000;
-    const failed = (await this.readLog(key, now, windowMs)).filter((e) => e.confirmed);
+    const failed = await this.confirmedFailures(key, now);
     if (failed.length < this.maxAttempts) return null;
-    return seconds(failed[failed.length - this.maxAttempts]!.ts + windowMs - now);
-  }
-
-  /**
-   * Adds `member` to a sliding-hour send log first, then checks it against the entries ranked before it,
-   * so of parallel sends only those within the limit pass. Returns null when allowed, else seconds to wait.
-   */
-  private async reserve(key: string, member: string, now: number, limit: number, cooldownMs: number): Promise<number | null> {
-    await this.store.sadd(key, member, HOUR_MS);
-    const mine = parse(member)!;
-    const earlier = (await this.readLog(key, now, HOUR_MS)).filter((e) => order(e, mine) < 0);
-    const last = earlier[earlier.length - 1];
-    if (cooldownMs > 0 && last && last.ts > now - cooldownMs) return seconds(last.ts + cooldownMs - now);
-    if (earlier.length >= limit) return seconds(earlier[earlier.length - limit]!.ts + HOUR_MS - now);
-    return null;
+    return retrySeconds(failed[failed.length - this.maxAttempts]!.atMs + this.failureLog.windowMs - now);
   }
 }
 

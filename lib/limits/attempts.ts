@@ -1,5 +1,6 @@
 import { StepUpError, type ErrorCode } from '../errors';
 import type { EphemeralStore } from '../stores/ephemeral';
+import { FixedWindow, retrySeconds } from './window';
 
 export interface AttemptLimitOptions {
   /** Failures allowed before the key is locked. */
@@ -13,7 +14,7 @@ export interface AttemptLimitOptions {
 }
 
 /**
- * Counts failures per key with an atomic INCR taken BEFORE the check runs, so a burst of parallel
+ * Counts failures per key in a fixed window (lib/limits/window.ts: INCR with expiry) taken BEFORE the check runs, so a burst of parallel
  * guesses cannot overrun the budget (ATK-04 d). Lock expiry is checked against the injected clock.
  * Counters live in the ephemeral store (Redis), never in the session (ATK-26).
  *
@@ -22,19 +23,28 @@ export interface AttemptLimitOptions {
  * (named after the lock's expiry), so once the lock lifts every caller shares one fresh budget.
  */
 export class AttemptLimiter {
+  private readonly counter: FixedWindow;
+  private readonly lockMs: number;
+
   constructor(
     private readonly store: EphemeralStore,
     private readonly now: () => number,
     private readonly name: string,
     readonly options: AttemptLimitOptions,
-  ) {}
+  ) {
+    // Options speak seconds (units in their names); everything below is ms.
+    this.counter = new FixedWindow(store, options.windowSeconds * 1000);
+    this.lockMs = options.lockSeconds * 1000;
+  }
 
+  // One hash tag per limited key: the lock and its counters share a Redis Cluster slot, so a script
+  // may read and write them together.
   private lockKey(key: string): string {
-    return `limit:${this.name}:lock:${key}`;
+    return `limit:${this.name}:{${key}}:lock`;
   }
 
   private countKey(key: string, generation: string): string {
-    return `limit:${this.name}:n:${key}:${generation}`;
+    return `limit:${this.name}:{${key}}:n:${generation}`;
   }
 
   /** The current counter generation and how long the lock still holds (ms, <= 0 when open). */
@@ -45,7 +55,7 @@ export class AttemptLimiter {
   }
 
   private lockedError(leftMs: number): StepUpError {
-    return new StepUpError(this.options.lockedError, undefined, { retryAfterSeconds: Math.max(1, Math.ceil(leftMs / 1000)) });
+    return new StepUpError(this.options.lockedError, undefined, { retryAfterSeconds: retrySeconds(leftMs) });
   }
 
   /** Throws the locked error while a lock holds. */
@@ -62,11 +72,11 @@ export class AttemptLimiter {
   async reserve(key: string): Promise<number> {
     const { generation, leftMs } = await this.state(key);
     if (leftMs > 0) throw this.lockedError(leftMs);
-    const n = await this.store.incr(this.countKey(key, generation), this.options.windowSeconds * 1000);
+    const n = await this.counter.hit(this.countKey(key, generation));
     if (n > this.options.maxFailures) {
       // The attempt that reached the limit locks (or succeeded and reset); this one is over budget either way.
       const current = await this.state(key);
-      throw this.lockedError(current.leftMs > 0 ? current.leftMs : this.options.lockSeconds * 1000);
+      throw this.lockedError(current.leftMs > 0 ? current.leftMs : this.lockMs);
     }
     return n;
   }
@@ -74,7 +84,7 @@ export class AttemptLimiter {
   /** Counts one failure without reserving first (for caps that only count failures, e.g. per IP). */
   async hit(key: string): Promise<boolean> {
     const { generation } = await this.state(key);
-    const n = await this.store.incr(this.countKey(key, generation), this.options.windowSeconds * 1000);
+    const n = await this.counter.hit(this.countKey(key, generation));
     return this.failed(key, n);
   }
 
@@ -89,12 +99,11 @@ export class AttemptLimiter {
 
   async succeeded(key: string): Promise<void> {
     const { generation } = await this.state(key);
-    await this.store.del(this.countKey(key, generation));
+    await this.counter.reset(this.countKey(key, generation));
   }
 
   private async lock(key: string): Promise<void> {
-    const ms = this.options.lockSeconds * 1000;
     // Kept as long as a counter of its generation may live, so the generation never falls back.
-    await this.store.set(this.lockKey(key), String(this.now() + ms), ms + this.options.windowSeconds * 1000 + 60_000);
+    await this.store.set(this.lockKey(key), String(this.now() + this.lockMs), this.lockMs + this.counter.windowMs + 60_000);
   }
 }

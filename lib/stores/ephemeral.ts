@@ -1,9 +1,45 @@
-import type { Redis } from 'ioredis';
+import { randomBytes, createHash } from 'node:crypto';
+
+/**
+ * What the plugin needs from an ioredis client, written structurally so that a `Redis`, a `Cluster`
+ * (or a Sentinel-backed `Redis`) from ioredis 5 or 6 all fit without importing that package's classes
+ * (their private fields would make two ioredis copies incompatible types).
+ */
+export interface RedisLike {
+  /** ioredis' generic command (`call('GET', key)`); a Cluster routes it by the command's key. */
+  call(command: string, ...args: Array<string | number | Buffer>): Promise<unknown>;
+  publish(channel: string, message: string): Promise<number>;
+  subscribe(...channels: string[]): Promise<unknown>;
+  unsubscribe(...channels: string[]): Promise<unknown>;
+  on(event: string, listener: (...args: any[]) => void): unknown;
+  quit(): Promise<unknown>;
+  disconnect(): void;
+  /** `Redis#duplicate(options)` or `Cluster#duplicate(startupNodes, options)`. */
+  duplicate(...args: any[]): RedisLike;
+  readonly status: string;
+  /** true on an ioredis `Cluster`. */
+  readonly isCluster: boolean;
+}
+
+/** The answer of `slidingAdd`. */
+export interface SlidingResult {
+  /** The entry was added (within the limit and past the minimum gap). Refused entries are not stored. */
+  admitted: boolean;
+  /** Live entries before this one (its 0-based position in the window). */
+  rank: number;
+  /** Time of the oldest live entry (this one's when the log was empty), ms on the caller's clock. */
+  oldestMs: number;
+  /** 0 when admitted, else the ms until an entry would be admitted. */
+  retryAfterMs: number;
+}
 
 /**
  * Short-lived state with TTLs: pending logins, out-of-band codes, counters, user -> session ids.
  * TTLs here only collect garbage; every expiry a user can observe is checked against the injected
- * clock by the caller, so tests move time instead of sleeping.
+ * clock by the caller, so tests move time instead of sleeping. Every TTL is in ms.
+ *
+ * Each method touches ONE key (atomic on its own), so keys may live in different Redis Cluster slots;
+ * callers that group keys of one user or tenant put the group in a hash tag (`oob:code:{t:u}:...`).
  */
 export interface EphemeralStore {
   get(key: string): Promise<string | null>;
@@ -11,72 +47,209 @@ export interface EphemeralStore {
   del(...keys: string[]): Promise<void>;
   /** Atomic get-and-delete: of two callers at most one sees the value. */
   take(key: string): Promise<string | null>;
-  /** Atomic increment; the TTL is set when the key is created. */
-  incr(key: string, ttlMs: number): Promise<number>;
+  /**
+   * Fixed window: atomic increment by `by` (default 1); the TTL is set when the key is created, so the
+   * window starts with its first hit. A negative `by` never creates the key (answers 0 when it is gone).
+   */
+  incr(key: string, ttlMs: number, by?: number): Promise<number>;
   sadd(key: string, member: string, ttlMs: number): Promise<void>;
   srem(key: string, member: string): Promise<void>;
   smembers(key: string): Promise<string[]>;
+  /**
+   * Sliding window log (a sorted set scored by the caller's clock): in one atomic step drops entries
+   * at or before `nowMs - windowMs`, then adds `member` at `nowMs` only when fewer than `limit` live
+   * entries are there and the newest is at least `minGapMs` old. Of parallel callers only `limit` get in.
+   */
+  slidingAdd(key: string, member: string, nowMs: number, windowMs: number, limit: number, minGapMs?: number): Promise<SlidingResult>;
+  /** Takes an entry back out (a refused or undone action). */
+  slidingRemove(key: string, member: string): Promise<void>;
+  /** The live entries, oldest first (stale ones are dropped on the way). */
+  slidingRange(key: string, nowMs: number, windowMs: number): Promise<Array<{ member: string; atMs: number }>>;
 }
 
+/**
+ * Raised when Redis does not answer within the store's deadline. `code` is ETIMEDOUT (and the name is
+ * its own) so the routes classify it as a store outage: 503, never a hang or a 500.
+ */
+export class RedisDeadlineError extends Error {
+  override readonly name = 'RedisDeadlineError';
+  readonly code = 'ETIMEDOUT';
+  constructor(command: string, ms: number) {
+    super(`Redis did not answer ${command} within ${ms} ms`);
+  }
+}
+
+/** Races `p` against a deadline; the loser's later rejection is swallowed (no unhandled rejection). */
+export function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new RedisDeadlineError(what, ms)), ms);
+    timer.unref?.();
+  });
+  p.catch(() => undefined);
+  return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
+}
+
+const ttl = (ms: number) => Math.max(1, Math.ceil(ms));
+
+// Single-key scripts: one round trip, atomic on the server, no MULTI. Times come from ARGV (the
+// injected clock), never from Redis's TIME.
+const INCR = `
+local by = tonumber(ARGV[2])
+if by < 0 and redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('SET', KEYS[1], '0', 'PX', ARGV[1], 'NX')
+return redis.call('INCRBY', KEYS[1], by)`;
+
+const SLIDING_ADD = `
+local now, win, limit, gap = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - win)
+local n = redis.call('ZCARD', KEYS[1])
+local oldest = now
+if n > 0 then oldest = tonumber(redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2]) end
+local wait = 0
+if gap > 0 and n > 0 then
+  local newest = tonumber(redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')[2])
+  if newest + gap > now then wait = newest + gap - now end
+end
+if wait == 0 and n >= limit then
+  if limit == 0 then wait = win else
+    wait = tonumber(redis.call('ZRANGE', KEYS[1], n - limit, n - limit, 'WITHSCORES')[2]) + win - now
+    if wait < 1 then wait = 1 end
+  end
+end
+if wait == 0 then
+  redis.call('ZADD', KEYS[1], now, ARGV[1])
+  redis.call('PEXPIRE', KEYS[1], win)
+end
+return {wait == 0 and 1 or 0, n, tostring(oldest), tostring(wait)}`;
+
+const SLIDING_RANGE = `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[1]) - tonumber(ARGV[2]))
+return redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')`;
+
+class Script {
+  readonly sha: string;
+  constructor(readonly source: string) {
+    this.sha = createHash('sha1').update(source).digest('hex');
+  }
+}
+
+const scripts = { incr: new Script(INCR), slidingAdd: new Script(SLIDING_ADD), slidingRange: new Script(SLIDING_RANGE) };
+
+export interface RedisEphemeralOptions {
+  /** Key prefix (default `stepup:`). */
+  prefix?: string;
+  /** Deadline for every call in ms (default 1500): a stalled Redis fails the call instead of hanging it. */
+  timeoutMs?: number;
+}
+
+/**
+ * The ephemeral store on Redis, a Redis Cluster (ioredis `Cluster`) or Sentinel. Every call races a
+ * deadline and rejects with `RedisDeadlineError` when Redis stalls.
+ */
 export class RedisEphemeralStore implements EphemeralStore {
+  private readonly prefix: string;
+  readonly timeoutMs: number;
+
   constructor(
-    private readonly redis: Redis,
-    private readonly prefix = 'stepup:',
-  ) {}
+    private readonly redis: RedisLike,
+    prefixOrOptions: string | RedisEphemeralOptions = {},
+    options: RedisEphemeralOptions = {},
+  ) {
+    const o = typeof prefixOrOptions === 'string' ? { ...options, prefix: prefixOrOptions } : prefixOrOptions;
+    this.prefix = o.prefix ?? 'stepup:';
+    this.timeoutMs = o.timeoutMs ?? 1500;
+    if (!Number.isFinite(this.timeoutMs) || this.timeoutMs <= 0) throw new TypeError('RedisEphemeralStore: `timeoutMs` must be a positive number');
+  }
 
   private k(key: string): string {
     return this.prefix + key;
   }
 
+  private run<T>(command: string, ...args: Array<string | number>): Promise<T> {
+    return withDeadline(this.redis.call(command, ...args) as Promise<T>, this.timeoutMs, command);
+  }
+
+  /** EVALSHA, loading the script once per server (NOSCRIPT) with EVAL. One key: any cluster node owns it. */
+  private async script<T>(s: Script, key: string, ...args: Array<string | number>): Promise<T> {
+    try {
+      return await this.run<T>('EVALSHA', s.sha, 1, this.k(key), ...args);
+    } catch (err) {
+      if (!/NOSCRIPT/.test((err as Error)?.message ?? '')) throw err;
+      return this.run<T>('EVAL', s.source, 1, this.k(key), ...args);
+    }
+  }
+
   async get(key: string): Promise<string | null> {
-    return this.redis.get(this.k(key));
+    return this.run<string | null>('GET', this.k(key));
   }
 
   async set(key: string, value: string, ttlMs: number): Promise<void> {
-    await this.redis.set(this.k(key), value, 'PX', Math.max(1, Math.ceil(ttlMs)));
+    await this.run('SET', this.k(key), value, 'PX', ttl(ttlMs));
   }
 
   async del(...keys: string[]): Promise<void> {
-    if (keys.length) await this.redis.del(...keys.map((k) => this.k(k)));
+    if (!keys.length) return;
+    // One DEL may name keys of several slots only on a single Redis; a cluster refuses it (CROSSSLOT).
+    if (this.redis.isCluster && keys.length > 1) await Promise.all(keys.map((key) => this.run('DEL', this.k(key))));
+    else await this.run('DEL', ...keys.map((key) => this.k(key)));
   }
 
   async take(key: string): Promise<string | null> {
-    return this.redis.getdel(this.k(key));
+    return this.run<string | null>('GETDEL', this.k(key));
   }
 
-  async incr(key: string, ttlMs: number): Promise<number> {
-    // SET NX creates the counter with its TTL only when it is missing; INCR keeps the TTL. Unlike
-    // `PEXPIRE ... NX` this works before Redis 7, where that flag is an error the MULTI would swallow.
-    const res = await this.redis
-      .multi()
-      .set(this.k(key), '0', 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX')
-      .incr(this.k(key))
-      .exec();
-    const [err, value] = res?.[1] ?? [new Error('no reply'), null];
-    if (err) throw err;
-    return Number(value);
+  async incr(key: string, ttlMs: number, by = 1): Promise<number> {
+    return Number(await this.script(scripts.incr, key, ttl(ttlMs), Math.trunc(by)));
   }
 
   async sadd(key: string, member: string, ttlMs: number): Promise<void> {
-    await this.redis
-      .multi()
-      .sadd(this.k(key), member)
-      .pexpire(this.k(key), Math.max(1, Math.ceil(ttlMs)))
-      .exec();
+    // Two single-key commands pipelined by ioredis; PEXPIRE after SADD so a new set gets its TTL.
+    await Promise.all([this.run('SADD', this.k(key), member), this.run('PEXPIRE', this.k(key), ttl(ttlMs))]);
   }
 
   async srem(key: string, member: string): Promise<void> {
-    await this.redis.srem(this.k(key), member);
+    await this.run('SREM', this.k(key), member);
   }
 
   async smembers(key: string): Promise<string[]> {
-    return this.redis.smembers(this.k(key));
+    return this.run<string[]>('SMEMBERS', this.k(key));
+  }
+
+  async slidingAdd(key: string, member: string, nowMs: number, windowMs: number, limit: number, minGapMs = 0): Promise<SlidingResult> {
+    const [ok, rank, oldest, wait] = await this.script<[number, number, string, string]>(
+      scripts.slidingAdd,
+      key,
+      member,
+      Math.floor(nowMs),
+      ttl(windowMs),
+      Math.max(0, Math.floor(limit)),
+      Math.max(0, Math.ceil(minGapMs)),
+    );
+    return { admitted: ok === 1, rank: Number(rank), oldestMs: Number(oldest), retryAfterMs: Number(wait) };
+  }
+
+  async slidingRemove(key: string, member: string): Promise<void> {
+    await this.run('ZREM', this.k(key), member);
+  }
+
+  async slidingRange(key: string, nowMs: number, windowMs: number): Promise<Array<{ member: string; atMs: number }>> {
+    const flat = await this.script<string[]>(scripts.slidingRange, key, Math.floor(nowMs), ttl(windowMs));
+    const out: Array<{ member: string; atMs: number }> = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) out.push({ member: flat[i]!, atMs: Number(flat[i + 1]) });
+    return out;
   }
 }
 
-/** One process only: for tests and the example app's embedded mode. Expiry follows the injected clock. */
+type Value = string | Set<string> | Map<string, number>;
+
+/**
+ * One process only: for tests and the example app's embedded mode. Expiry follows the injected clock.
+ * Same semantics as the Redis store (the shared contract in test/helpers/ephemeral-contract.ts runs on
+ * both); every method reads and writes in one synchronous step, so it is atomic like a Redis script.
+ */
 export class MemoryEphemeralStore implements EphemeralStore {
-  private readonly values = new Map<string, { v: string | Set<string>; exp: number }>();
+  private readonly values = new Map<string, { v: Value; exp: number }>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -95,7 +268,7 @@ export class MemoryEphemeralStore implements EphemeralStore {
   }
 
   async set(key: string, value: string, ttlMs: number): Promise<void> {
-    this.values.set(key, { v: value, exp: this.now() + ttlMs });
+    this.values.set(key, { v: value, exp: this.now() + ttl(ttlMs) });
   }
 
   async del(...keys: string[]): Promise<void> {
@@ -109,10 +282,11 @@ export class MemoryEphemeralStore implements EphemeralStore {
     return e && typeof e.v === 'string' ? e.v : null;
   }
 
-  async incr(key: string, ttlMs: number): Promise<number> {
+  async incr(key: string, ttlMs: number, by = 1): Promise<number> {
     const e = this.live(key);
-    const n = (e && typeof e.v === 'string' ? Number(e.v) : 0) + 1;
-    this.values.set(key, { v: String(n), exp: e ? e.exp : this.now() + ttlMs });
+    if (!e && by < 0) return 0;
+    const n = (e && typeof e.v === 'string' ? Number(e.v) : 0) + Math.trunc(by);
+    this.values.set(key, { v: String(n), exp: e ? e.exp : this.now() + ttl(ttlMs) });
     return n;
   }
 
@@ -120,7 +294,7 @@ export class MemoryEphemeralStore implements EphemeralStore {
     const e = this.live(key);
     const set = e && e.v instanceof Set ? e.v : new Set<string>();
     set.add(member);
-    this.values.set(key, { v: set, exp: this.now() + ttlMs });
+    this.values.set(key, { v: set, exp: this.now() + ttl(ttlMs) });
   }
 
   async srem(key: string, member: string): Promise<void> {
@@ -132,4 +306,46 @@ export class MemoryEphemeralStore implements EphemeralStore {
     const e = this.live(key);
     return e && e.v instanceof Set ? [...e.v] : [];
   }
+
+  /** The live sorted entries of a log after dropping those at or before `nowMs - windowMs`. */
+  private log(key: string, nowMs: number, windowMs: number): Array<[string, number]> {
+    const e = this.live(key);
+    if (!e || !(e.v instanceof Map)) return [];
+    for (const [m, at] of e.v) if (at <= nowMs - windowMs) e.v.delete(m);
+    // Redis orders equal scores by member; so do we.
+    return [...e.v].sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  }
+
+  async slidingAdd(key: string, member: string, nowMs: number, windowMs: number, limit: number, minGapMs = 0): Promise<SlidingResult> {
+    const now = Math.floor(nowMs);
+    const win = ttl(windowMs);
+    const entries = this.log(key, now, win);
+    const n = entries.length;
+    const lim = Math.max(0, Math.floor(limit));
+    const gap = Math.max(0, Math.ceil(minGapMs));
+    let wait = 0;
+    if (gap > 0 && n > 0 && entries[n - 1]![1] + gap > now) wait = entries[n - 1]![1] + gap - now;
+    if (wait === 0 && n >= lim) wait = lim === 0 ? win : Math.max(1, entries[n - lim]![1] + win - now);
+    if (wait === 0) {
+      const e = this.live(key);
+      const map = e && e.v instanceof Map ? e.v : new Map<string, number>();
+      map.set(member, now);
+      this.values.set(key, { v: map, exp: this.now() + win });
+    }
+    return { admitted: wait === 0, rank: n, oldestMs: n ? entries[0]![1] : now, retryAfterMs: wait };
+  }
+
+  async slidingRemove(key: string, member: string): Promise<void> {
+    const e = this.live(key);
+    if (e && e.v instanceof Map) e.v.delete(member);
+  }
+
+  async slidingRange(key: string, nowMs: number, windowMs: number): Promise<Array<{ member: string; atMs: number }>> {
+    return this.log(key, Math.floor(nowMs), ttl(windowMs)).map(([member, atMs]) => ({ member, atMs }));
+  }
+}
+
+/** A unique member for a window log. */
+export function logMember(prefix = ''): string {
+  return prefix + randomBytes(9).toString('base64url');
 }

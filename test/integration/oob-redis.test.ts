@@ -41,11 +41,11 @@ describeWithRedis('OobCodes on Redis', () => {
   it('issues a code that verifies once, and stores only its MAC under namespaced keys', async () => {
     const { issue, verify } = ids();
     const { code } = await oob.issue(issue);
-    const keys = await redis.keys(`${prefix}oob:*:acme:${issue.userId}*`);
-    expect(keys.sort()).toEqual([`${prefix}oob:code:acme:${issue.userId}:login:email`, `${prefix}oob:send:acme:${issue.userId}:email`]);
-    const stored = await redis.get(`${prefix}oob:code:acme:${issue.userId}:login:email`);
+    const keys = await redis.keys(`${prefix}oob:*:{acme:${issue.userId}}*`);
+    expect(keys.sort()).toEqual([`${prefix}oob:code:{acme:${issue.userId}}:login:email`, `${prefix}oob:send:{acme:${issue.userId}}:email`]);
+    const stored = await redis.get(`${prefix}oob:code:{acme:${issue.userId}}:login:email`);
     expect(stored).not.toContain(code);
-    expect(await redis.pttl(`${prefix}oob:code:acme:${issue.userId}:login:email`)).toBeGreaterThan(600_000);
+    expect(await redis.pttl(`${prefix}oob:code:{acme:${issue.userId}}:login:email`)).toBeGreaterThan(600_000);
     expect(await oob.verify(verify(code))).toBe('ok');
     expect(await oob.verify(verify(code))).toBe('invalid');
   });

@@ -20,6 +20,7 @@ function recordingStore(now: () => number): { store: EphemeralStore; written: st
   const store: EphemeralStore = Object.assign(Object.create(inner) as EphemeralStore, {
     set: (k: string, v: string, ttl: number) => (written.push(k, v), inner.set(k, v, ttl)),
     sadd: (k: string, m: string, ttl: number) => (written.push(k, m), inner.sadd(k, m, ttl)),
+    slidingAdd: (k: string, m: string, ...rest: [number, number, number, number?]) => (written.push(k, m), inner.slidingAdd(k, m, ...rest)),
   });
   return { store, written };
 }

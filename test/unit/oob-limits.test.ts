@@ -133,9 +133,9 @@ describe('OobCodes send limits (MFA-41, ATK-10)', () => {
   it('generates nothing when refused', async () => {
     const { oob, store } = setup();
     const first = await oob.issue(send());
-    const before = await store.get('oob:code:t1:u1:login:email');
+    const before = await store.get('oob:code:{t1:u1}:login:email');
     await refusal(oob.issue(send()));
-    expect(await store.get('oob:code:t1:u1:login:email')).toBe(before);
+    expect(await store.get('oob:code:{t1:u1}:login:email')).toBe(before);
     expect(first.code).toMatch(/^\d{6}$/);
   });
 
@@ -144,8 +144,9 @@ describe('OobCodes send limits (MFA-41, ATK-10)', () => {
     await oob.issue(send({ tenantId: 'tenant:a', userId: 'user/1' }));
     const keys = [...(store as unknown as { values: Map<string, unknown> }).values.keys()];
     expect(keys).toEqual(
-      expect.arrayContaining(['oob:code:tenant%3Aa:user%2F1:login:email', 'oob:send:tenant%3Aa:user%2F1:email']),
+      expect.arrayContaining(['oob:code:{tenant%3Aa:user%2F1}:login:email', 'oob:send:{tenant%3Aa:user%2F1}:email']),
     );
-    for (const k of keys) expect(k).toMatch(/^oob:(code|send|fail|ip|dest|seq):tenant%3Aa(:|$)/); // no global key unless a budget is set
+    // A user's keys share one hash tag (one Redis Cluster slot); no global key unless a budget is set.
+    for (const k of keys) expect(k).toMatch(/^oob:((code|send|fail):\{tenant%3Aa:user%2F1\}|(ip|dest):tenant%3Aa)(:|$)/);
   });
 });
