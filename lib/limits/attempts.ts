@@ -40,11 +40,11 @@ export class AttemptLimiter {
   // One hash tag per limited key: the lock and its counters share a Redis Cluster slot, so a script
   // may read and write them together.
   private lockKey(key: string): string {
-    return `limit:${this.name}:{${key}}:lock`;
+    return `limit:${this.name}:lock:{${key}}`;
   }
 
   private countKey(key: string, generation: string): string {
-    return `limit:${this.name}:{${key}}:n:${generation}`;
+    return `limit:${this.name}:n:{${key}}:${generation}`;
   }
 
   /** The current counter generation and how long the lock still holds (ms, <= 0 when open). */
