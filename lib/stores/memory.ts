@@ -2,7 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { StepUpError } from '../errors';
 import { safeEqual } from '../crypto/compare';
 import type { AuditEvent, NewUser, TenantPolicy, TenantRecord, UserPatch, UserRecord } from '../types';
-import type { AuditStore, TenantStore, UserStore } from './ports';
+import type { AuditPage, AuditStore, StoreSet, TenantStore, UserStore } from './ports';
+
+/** The memory stores take their time from the plugin's clock (`now`, ms), like every other part. */
+export interface MemoryStoreOptions {
+  now?: () => number;
+}
 
 const clone = <T>(v: T): T => structuredClone(v);
 
@@ -24,6 +29,11 @@ export function applyUserPatch(user: UserRecord, patch: UserPatch): void {
 /** In-process users for tests and the example app's embedded mode. Same contract as the mongoose adapter. */
 export class MemoryUserStore implements UserStore {
   private readonly users = new Map<string, UserRecord>();
+  private readonly now: () => number;
+
+  constructor(opts: MemoryStoreOptions = {}) {
+    this.now = opts.now ?? Date.now;
+  }
 
   async create(input: NewUser): Promise<UserRecord> {
     for (const u of this.users.values()) {
@@ -39,7 +49,7 @@ export class MemoryUserStore implements UserStore {
       mfa: { backupCodes: [] },
       emailVerifiedAt: input.emailVerifiedAt ?? null,
       disabledAt: null,
-      createdAt: input.createdAt ?? new Date(),
+      createdAt: input.createdAt ?? new Date(this.now()),
     };
     this.users.set(user.id, user);
     return clone(user);
@@ -100,14 +110,24 @@ export class MemoryUserStore implements UserStore {
     cred.lastUsedAt = at;
     return true;
   }
+
+  /** Every user of a tenant (its removal). */
+  async deleteTenant(tenantId: string): Promise<void> {
+    for (const [id, u] of this.users) if (u.tenantId === tenantId) this.users.delete(id);
+  }
 }
 
 export class MemoryTenantStore implements TenantStore {
   private readonly tenants = new Map<string, TenantRecord>();
+  private readonly now: () => number;
+
+  constructor(opts: MemoryStoreOptions = {}) {
+    this.now = opts.now ?? Date.now;
+  }
 
   async create(input: { slug: string; name: string; policy: TenantPolicy }): Promise<TenantRecord> {
     for (const t of this.tenants.values()) if (t.slug === input.slug) throw new StepUpError('conflict', 'A tenant with this slug exists.');
-    const t: TenantRecord = { id: randomUUID(), slug: input.slug, name: input.name, policy: clone(input.policy), createdAt: new Date() };
+    const t: TenantRecord = { id: randomUUID(), slug: input.slug, name: input.name, policy: clone(input.policy), createdAt: new Date(this.now()) };
     this.tenants.set(t.id, t);
     return clone(t);
   }
@@ -132,23 +152,63 @@ export class MemoryTenantStore implements TenantStore {
     t.policy = clone(policy);
     return clone(t);
   }
+
+  async delete(id: string): Promise<void> {
+    this.tenants.delete(id);
+  }
 }
 
+// Ids grow with insertion, fixed width, so they compare as strings like the mongoose adapter's ObjectIds.
+const seqId = (n: number) => n.toString(16).padStart(24, '0');
+
 export class MemoryAuditStore implements AuditStore {
-  private readonly events: AuditEvent[] = [];
+  private readonly events: (AuditEvent & { id: string })[] = [];
+  private seq = 0;
 
   async record(event: AuditEvent): Promise<void> {
-    this.events.push(clone(event));
+    this.events.push({ ...clone(event), id: seqId(++this.seq) });
   }
 
-  async list(tenantId: string, page: { limit: number; before?: Date; userId?: string }): Promise<AuditEvent[]> {
-    // Newest first; events in the same millisecond newest-recorded first (reverse insertion order).
+  async list(tenantId: string, page: AuditPage): Promise<(AuditEvent & { id: string })[]> {
+    // Newest first; events in the same millisecond newest-recorded first. The cursor is (at, id).
+    const before = page.before?.getTime();
+    const older = (e: AuditEvent & { id: string }) =>
+      before === undefined || e.at.getTime() < before || (page.beforeId !== undefined && e.at.getTime() === before && e.id < page.beforeId);
     return this.events
-      .map((e, i) => ({ e, i }))
-      .filter(({ e }) => e.tenantId === tenantId && (!page.before || e.at < page.before) && (!page.userId || e.userId === page.userId))
-      .sort((a, b) => b.e.at.getTime() - a.e.at.getTime() || b.i - a.i)
-      .map(({ e }) => e)
+      .filter((e) => e.tenantId === tenantId && older(e) && (!page.userId || e.userId === page.userId))
+      .sort((a, b) => b.at.getTime() - a.at.getTime() || (a.id < b.id ? 1 : -1))
       .slice(0, page.limit)
       .map(clone);
   }
+
+  async deleteTenant(tenantId: string): Promise<void> {
+    for (let i = this.events.length - 1; i >= 0; i--) if (this.events[i]!.tenantId === tenantId) this.events.splice(i, 1);
+  }
+}
+
+/** Memory stores on one clock, with the same deployment operations as `createMongooseStores`. */
+export function createMemoryStores(opts: MemoryStoreOptions = {}): StoreSet & {
+  users: MemoryUserStore;
+  tenants: MemoryTenantStore;
+  audit: MemoryAuditStore;
+  ensureIndexes(): Promise<void>;
+  dropTenantData(slug: string): Promise<void>;
+} {
+  const users = new MemoryUserStore(opts);
+  const tenants = new MemoryTenantStore(opts);
+  const audit = new MemoryAuditStore();
+  return {
+    users,
+    tenants,
+    audit,
+    ensureIndexes: async () => undefined,
+    async dropTenantData(slug) {
+      if (slug === 'platform') throw new StepUpError('forbidden', 'The platform tenant cannot be removed.');
+      const t = await tenants.findBySlug(slug);
+      if (!t) return;
+      await users.deleteTenant(t.id);
+      await audit.deleteTenant(t.id);
+      await tenants.delete(t.id);
+    },
+  };
 }

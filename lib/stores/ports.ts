@@ -32,8 +32,33 @@ export interface TenantStore {
   updatePolicy(id: string, policy: TenantPolicy): Promise<TenantRecord | null>;
 }
 
+/**
+ * A page of audit events, newest first. `before` alone pages back in time; with `beforeId` (the `id` of the
+ * last event of the previous page) the cursor is `(at, id)`, so events sharing a millisecond are neither
+ * skipped nor repeated.
+ */
+export interface AuditPage {
+  limit: number;
+  before?: Date;
+  beforeId?: string;
+  userId?: string;
+}
+
 export interface AuditStore {
   record(event: AuditEvent): Promise<void>;
-  /** Newest first; `before` pages back in time. */
-  list(tenantId: string, page: { limit: number; before?: Date; userId?: string }): Promise<AuditEvent[]>;
+  /** Newest first (ties: newest recorded first); events carry the `id` a cursor needs when the adapter has one. */
+  list(tenantId: string, page: AuditPage): Promise<(AuditEvent & { id?: string })[]>;
+}
+
+/**
+ * The stores the plugin takes (`options.stores`), plus the operations a deployment runs on them.
+ * `ensureIndexes` creates what the adapter needs to keep its promises (a unique email per tenant);
+ * `dropTenantData` removes a tenant: its users, its audit trail, then its registry entry.
+ */
+export interface StoreSet {
+  users: UserStore;
+  tenants: TenantStore;
+  audit: AuditStore;
+  ensureIndexes?(): Promise<void>;
+  dropTenantData?(slug: string): Promise<void>;
 }

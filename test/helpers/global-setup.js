@@ -1,10 +1,13 @@
 // Finds or starts the services the integration suites need, once per `jest` run.
 // REDIS_URL wins; otherwise a redis-server found on PATH is started on a free port and stopped at the end.
+// MONGODB_URI wins; otherwise a private FerretDB (SQLite in a temp directory) is started the same way.
 const { spawn, execFileSync } = require('node:child_process');
 const net = require('node:net');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+
+const ferretdb = require('./ferretdb');
 
 const PID_FILE = path.join(os.tmpdir(), `passport-stepup-test-redis-${process.getuid ? process.getuid() : 0}.pid`);
 
@@ -41,6 +44,31 @@ async function waitForPort(port, ms) {
   return false;
 }
 
+const CI = process.env.CI === 'true' || process.env.CI === '1';
+
+async function startMongo() {
+  if (process.env.MONGODB_URI) return;
+  const bin = ferretdb.findFerretdb();
+  if (!bin) {
+    // Under CI the mongoose suites must run: stop the whole run here rather than let them skip.
+    if (CI) throw new Error('CI=true and neither MONGODB_URI nor a ferretdb binary is available (.ci/run installs FerretDB with `go install`)');
+    return;
+  }
+  ferretdb.stopOrphan();
+  let server;
+  try {
+    server = await ferretdb.startFerretdb({ bin });
+  } catch (err) {
+    if (CI) throw err;
+    console.warn(`\n!!! FerretDB did not start, the MongoDB suites will skip: ${err.message} !!!\n`);
+    return;
+  }
+  globalThis.__STEPUP_FERRETDB__ = server;
+  fs.writeFileSync(ferretdb.PID_FILE, JSON.stringify({ pid: server.pid, dir: server.dir }));
+  process.env.MONGODB_URI = server.uri;
+  process.env.STEPUP_TEST_FERRETDB = bin;
+}
+
 module.exports = async function globalSetup() {
   if (!process.env.REDIS_URL) {
     const bin = which('redis-server');
@@ -65,6 +93,7 @@ module.exports = async function globalSetup() {
       }
     }
   }
+  await startMongo();
   if (!process.env.CHROMIUM_PATH) {
     for (const p of ['/usr/bin/chromium', '/usr/bin/chromium-browser']) {
       if (fs.existsSync(p)) { process.env.CHROMIUM_PATH = p; break; }

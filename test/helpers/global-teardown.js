@@ -1,4 +1,13 @@
 module.exports = async function globalTeardown() {
+  const mongo = globalThis.__STEPUP_FERRETDB__;
+  if (mongo) {
+    await mongo.stop();
+    try {
+      require('node:fs').unlinkSync(require('./ferretdb').PID_FILE);
+    } catch {
+      /* already gone */
+    }
+  }
   const child = globalThis.__STEPUP_REDIS__;
   if (child) {
     child.kill('SIGTERM');

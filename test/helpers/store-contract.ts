@@ -1,22 +1,32 @@
 import { randomBytes } from 'node:crypto';
 import { StepUpError } from '../../lib/errors';
 import type { AuditStore, TenantStore, UserStore } from '../../lib/stores/ports';
-import { DEFAULT_POLICY, type NewUser, type TenantPolicy } from '../../lib/types';
+import { DEFAULT_POLICY, type NewUser, type RememberedDeviceRecord, type TenantPolicy, type WebauthnCredentialRecord } from '../../lib/types';
 
 /**
- * One contract for every store adapter (memory, mongoose, a host's own): the behaviour the plugin
- * relies on, including tenant scoping and the atomic one-time primitives under concurrency.
- * `makeStores` is called before each test and must return empty stores.
+ * One contract for every store adapter (memory, mongoose in both layouts, a host's own): the behaviour the
+ * plugin relies on, including tenant scoping and the atomic one-time primitives under concurrency.
+ * `makeStores` is called before each test with the clock the stores must use, and must return empty stores.
+ * Users always belong to a registered tenant (a database-per-tenant adapter finds their database through it).
  */
 export interface ContractStores {
   users: UserStore;
   tenants: TenantStore;
   audit: AuditStore;
+  dropTenantData?(slug: string): Promise<void>;
 }
-export type MakeStores = () => Promise<ContractStores>;
+export type MakeStores = (opts: { now: () => number }) => Promise<ContractStores>;
 
-const T1 = 'tenant-one';
-const T2 = 'tenant-two';
+/** The stores' clock in the contract: a fixed instant, so `createdAt` proves where time came from. */
+const CLOCK = Date.parse('2031-07-07T07:07:07.000Z');
+const now = () => CLOCK;
+
+/** Registers the two tenants the user and audit contracts write to; returns their ids. */
+async function twoTenants(tenants: TenantStore): Promise<[string, string]> {
+  const a = await tenants.create({ slug: 'one', name: 'One', policy: { ...DEFAULT_POLICY } });
+  const b = await tenants.create({ slug: 'two', name: 'Two', policy: { ...DEFAULT_POLICY } });
+  return [a.id, b.id];
+}
 
 function newUser(tenantId: string, email: string, extra: Partial<NewUser> = {}): NewUser {
   return { tenantId, email, name: 'N', roles: ['user'], passwordHash: '$argon2id$v=19$m=1024,t=1,p=1$c2FsdHNhbHQ$aGFzaA', emailVerifiedAt: null, ...extra };
@@ -44,16 +54,24 @@ const hex = () => randomBytes(32).toString('hex');
 export function runUserStoreContract(name: string, makeStores: MakeStores): void {
   describe(`${name}: UserStore contract`, () => {
     let users: UserStore;
+    let T1: string;
+    let T2: string;
     beforeEach(async () => {
-      ({ users } = await makeStores());
+      const s = await makeStores({ now });
+      users = s.users;
+      [T1, T2] = await twoTenants(s.tenants);
     });
 
-    it('creates a user with empty MFA state', async () => {
+    it('creates a user with empty MFA state, createdAt from the injected clock', async () => {
       const u = await users.create(newUser(T1, 'a@x.test'));
       expect(u).toMatchObject({ id: expect.any(String), tenantId: T1, email: 'a@x.test', name: 'N', roles: ['user'] });
       expect(u.mfa.backupCodes).toEqual([]);
       expect(u.mfa.totp ?? null).toBeNull();
       expectDate(u.createdAt);
+      expect(new Date(u.createdAt).getTime()).toBe(CLOCK);
+      expect(new Date((await users.findById(T1, u.id))!.createdAt).getTime()).toBe(CLOCK);
+      const given = new Date('2030-01-01T00:00:00Z');
+      expect(new Date((await users.create(newUser(T1, 'b@x.test', { createdAt: given }))).createdAt).getTime()).toBe(given.getTime());
       expect(u.disabledAt ?? null).toBeNull();
       expect(await users.findById(T1, u.id)).toMatchObject({ id: u.id, email: 'a@x.test' });
     });
@@ -145,7 +163,77 @@ export function runUserStoreContract(name: string, makeStores: MakeStores): void
       const stored = (await users.findById(T1, u.id))!.mfa.backupCodes;
       expect(stored.map((c) => (c.usedAt ? new Date(c.usedAt).getTime() : null))).toEqual([at.getTime(), at.getTime(), null]);
     });
+
+    it('round-trips sessionsValidAfter, lockedUntil, lockCount, rememberedDevices and passkeys', async () => {
+      const u = await users.create(newUser(T1, 'a@x.test'));
+      const t = (iso: string) => new Date(iso);
+      const device: RememberedDeviceRecord = { id: 'dev-1', hash: hex(), label: 'Firefox on Linux', createdAt: t('2026-06-01T00:00:00Z'), expiresAt: t('2026-07-01T00:00:00Z'), lastUsedAt: null };
+      const key = credential('cred-1', 7);
+      const patch = {
+        sessionsValidAfter: t('2026-06-02T00:00:00Z'),
+        lockedUntil: t('2026-06-03T00:00:00Z'),
+        lockCount: 3,
+        rememberedDevices: [device],
+        mfa: { webauthn: [key, credential('cred-2', 0)] },
+      };
+      const got = await users.update(T1, u.id, patch);
+      const found = await users.findById(T1, u.id);
+      expect(found).toEqual(got);
+      for (const r of [got!, found!]) {
+        expect(ms(r.sessionsValidAfter)).toBe(patch.sessionsValidAfter.getTime());
+        expect(ms(r.lockedUntil)).toBe(patch.lockedUntil.getTime());
+        expect(r.lockCount).toBe(3);
+        expect(r.rememberedDevices).toHaveLength(1);
+        expect({ ...r.rememberedDevices![0]!, createdAt: ms(r.rememberedDevices![0]!.createdAt), expiresAt: ms(r.rememberedDevices![0]!.expiresAt) }).toEqual({
+          ...device,
+          createdAt: device.createdAt.getTime(),
+          expiresAt: device.expiresAt.getTime(),
+        });
+        expect(r.mfa.webauthn!.map((c) => ({ ...c, createdAt: ms(c.createdAt) }))).toEqual([
+          { ...key, createdAt: key.createdAt.getTime() },
+          { ...credential('cred-2', 0), createdAt: key.createdAt.getTime() },
+        ]);
+      }
+      // null removes; lockCount back to 0; the other fields stay.
+      const cleared = await users.update(T1, u.id, { sessionsValidAfter: null, lockedUntil: null, lockCount: 0, rememberedDevices: [] });
+      expect(cleared!.sessionsValidAfter ?? null).toBeNull();
+      expect(cleared!.lockedUntil ?? null).toBeNull();
+      expect(cleared!.lockCount).toBe(0);
+      expect(cleared!.rememberedDevices ?? []).toEqual([]);
+      expect(cleared!.mfa.webauthn).toHaveLength(2);
+      expect(await users.findById(T1, u.id)).toEqual(cleared);
+      expect(await users.update(T2, u.id, { lockCount: 9 })).toBeNull();
+    });
+
+    it('advances a passkey counter only forward, exactly once under a race; 0 over 0 is accepted', async () => {
+      const u = await users.create(newUser(T1, 'a@x.test'));
+      const at = new Date('2026-06-06T00:00:00Z');
+      expect(await users.advanceWebauthnCounter(T1, u.id, 'cred-1', 1, at)).toBe(false); // no passkey yet
+      await users.update(T1, u.id, { mfa: { webauthn: [credential('cred-0', 0), credential('cred-1', 10)] } });
+      expect(await users.advanceWebauthnCounter(T1, u.id, 'cred-1', 10, at)).toBe(false);
+      expect(await users.advanceWebauthnCounter(T1, u.id, 'cred-1', 9, at)).toBe(false);
+      expect(await users.advanceWebauthnCounter(T1, u.id, 'cred-1', 0, at)).toBe(false);
+      expect(await users.advanceWebauthnCounter(T1, u.id, 'nope', 50, at)).toBe(false);
+      expect(await users.advanceWebauthnCounter(T2, u.id, 'cred-1', 50, at)).toBe(false);
+      const race = await Promise.all(Array.from({ length: 20 }, () => users.advanceWebauthnCounter(T1, u.id, 'cred-1', 11, at)));
+      expect(race.filter(Boolean)).toHaveLength(1);
+      expect(await users.advanceWebauthnCounter(T1, u.id, 'cred-1', 11, at)).toBe(false);
+      // A counter-less authenticator: 0 over 0 passes every time; a counter that starts moving must keep moving.
+      expect(await users.advanceWebauthnCounter(T1, u.id, 'cred-0', 0, at)).toBe(true);
+      expect(await users.advanceWebauthnCounter(T1, u.id, 'cred-0', 0, new Date(at.getTime() + 1000))).toBe(true);
+      const creds = (await users.findById(T1, u.id))!.mfa.webauthn!;
+      expect(creds.map((c) => [c.id, c.counter, ms(c.lastUsedAt)])).toEqual([
+        ['cred-0', 0, at.getTime() + 1000],
+        ['cred-1', 11, at.getTime()],
+      ]);
+    });
   });
+}
+
+const ms = (d: Date | string | null | undefined): number | null => (d ? new Date(d).getTime() : null);
+
+function credential(id: string, counter: number): WebauthnCredentialRecord {
+  return { id, publicKey: `pk-${id}`, counter, transports: ['usb', 'internal'], backedUp: true, name: `Key ${id}`, createdAt: new Date('2026-05-01T00:00:00Z'), lastUsedAt: null };
 }
 
 const policy = (over: Partial<TenantPolicy> = {}): TenantPolicy => ({ ...DEFAULT_POLICY, allowedMethods: [...DEFAULT_POLICY.allowedMethods], ...over });
@@ -154,13 +242,14 @@ export function runTenantStoreContract(name: string, makeStores: MakeStores): vo
   describe(`${name}: TenantStore contract`, () => {
     let tenants: TenantStore;
     beforeEach(async () => {
-      ({ tenants } = await makeStores());
+      ({ tenants } = await makeStores({ now }));
     });
 
     it('creates, finds by slug and id, and refuses a taken slug', async () => {
       const t = await tenants.create({ slug: 'acme', name: 'Acme', policy: policy() });
       expect(t).toMatchObject({ id: expect.any(String), slug: 'acme', name: 'Acme', policy: { mfaRequired: false, stepUpMaxAgeSeconds: 300 } });
       expectDate(t.createdAt);
+      expect(new Date(t.createdAt).getTime()).toBe(CLOCK);
       await expectConflict(tenants.create({ slug: 'acme', name: 'Other', policy: policy() }));
       expect((await tenants.findBySlug('acme'))!.id).toBe(t.id);
       expect((await tenants.findById(t.id))!.slug).toBe('acme');
@@ -190,8 +279,12 @@ export function runTenantStoreContract(name: string, makeStores: MakeStores): vo
 export function runAuditStoreContract(name: string, makeStores: MakeStores): void {
   describe(`${name}: AuditStore contract`, () => {
     let audit: AuditStore;
+    let T1: string;
+    let T2: string;
     beforeEach(async () => {
-      ({ audit } = await makeStores());
+      const s = await makeStores({ now });
+      audit = s.audit;
+      [T1, T2] = await twoTenants(s.tenants);
     });
 
     it('lists a tenant\'s events newest first, by page, by user', async () => {
@@ -209,6 +302,50 @@ export function runAuditStoreContract(name: string, makeStores: MakeStores): voi
       expect((await audit.list(T2, { limit: 10 })).every((e) => e.tenantId === T2)).toBe(true);
       expect(await audit.list('nobody', { limit: 10 })).toEqual([]);
     });
+
+    it('pages by (at, id): events sharing a millisecond are neither skipped nor repeated', async () => {
+      const at = new Date('2026-05-05T00:00:00Z');
+      for (let i = 0; i < 7; i++) await audit.record({ tenantId: T1, type: `same${i}`, at: i < 5 ? at : new Date(at.getTime() - 1000) });
+      const seen: string[] = [];
+      let cursor: { before?: Date; beforeId?: string } = {};
+      for (let page = 0; page < 10; page++) {
+        const got = await audit.list(T1, { limit: 2, ...cursor });
+        if (!got.length) break;
+        seen.push(...got.map((e) => e.type));
+        const last = got[got.length - 1]!;
+        expect(typeof last.id).toBe('string');
+        cursor = { before: new Date(last.at), beforeId: last.id };
+      }
+      // Newest first; in one millisecond, the last recorded first.
+      expect(seen).toEqual(['same4', 'same3', 'same2', 'same1', 'same0', 'same6', 'same5']);
+    });
+  });
+}
+
+export function runTenantRemovalContract(name: string, makeStores: MakeStores): void {
+  describe(`${name}: dropTenantData`, () => {
+    it('removes one tenant\'s users, audit trail and registry entry, and nothing of another tenant', async () => {
+      const s = await makeStores({ now });
+      if (!s.dropTenantData) throw new Error('this adapter set has no dropTenantData');
+      const [T1, T2] = await twoTenants(s.tenants);
+      const a = await s.users.create(newUser(T1, 'a@x.test'));
+      const b = await s.users.create(newUser(T2, 'a@x.test'));
+      await s.audit.record({ tenantId: T1, type: 'x', at: new Date(CLOCK) });
+      await s.audit.record({ tenantId: T2, type: 'y', at: new Date(CLOCK) });
+      await s.dropTenantData('one');
+      expect(await s.tenants.findBySlug('one')).toBeNull();
+      expect(await s.users.findById(T1, a.id)).toBeNull();
+      expect(await s.users.list(T1, { limit: 10 })).toEqual([]);
+      expect(await s.audit.list(T1, { limit: 10 })).toEqual([]);
+      expect((await s.users.findById(T2, b.id))!.email).toBe('a@x.test');
+      expect((await s.audit.list(T2, { limit: 10 })).map((e) => e.type)).toEqual(['y']);
+      // Idempotent; the platform tenant cannot be removed; a new tenant may take the slug, empty.
+      await s.dropTenantData('one');
+      await expect(s.dropTenantData('platform')).rejects.toMatchObject({ code: 'forbidden' });
+      const again = await s.tenants.create({ slug: 'one', name: 'One again', policy: policy() });
+      expect(await s.users.findByEmail(again.id, 'a@x.test')).toBeNull();
+      expect(await s.audit.list(again.id, { limit: 10 })).toEqual([]);
+    });
   });
 }
 
@@ -217,4 +354,5 @@ export function runStoreContract(name: string, makeStores: MakeStores): void {
   runUserStoreContract(name, makeStores);
   runTenantStoreContract(name, makeStores);
   runAuditStoreContract(name, makeStores);
+  runTenantRemovalContract(name, makeStores);
 }
