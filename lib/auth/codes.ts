@@ -30,14 +30,31 @@ export async function sendCode(
   const { user, channel, purpose, binding, destination } = input;
   const sender = channel === 'email' ? ctx.opts.mailer : ctx.opts.sms;
   if (!sender) throw new StepUpError('method_not_allowed', `No ${channel === 'email' ? 'mailer' : 'SMS sender'} is configured.`);
-  const { code, expiresInSeconds } = await ctx.oob.issue({ tenantId: user.tenantId, userId: user.id, purpose, channel, binding, destination, ip: req.ip });
+  const { code, expiresInSeconds, undo } = await ctx.oob.issue({ tenantId: user.tenantId, userId: user.id, purpose, channel, binding, destination, ip: req.ip });
   const minutes = Math.max(1, Math.round(expiresInSeconds / 60));
+  // The sender gets deliveryTimeoutSeconds (default 5): a hanging SMTP server or gateway answers 502
+  // instead of holding the request. A failed or timed-out delivery gives the send back to every cap
+  // (undo), so an outage never leaves the user waiting out a cooldown or an hourly count.
+  const timeoutMs = ctx.opts.oob.deliveryTimeoutSeconds * 1000;
+  let timer: NodeJS.Timeout | undefined;
   try {
-    if (channel === 'email') await ctx.opts.mailer!.send({ to: destination, ...codeMessage({ purpose, code, minutes, appName: ctx.opts.issuer }) });
-    else await ctx.opts.sms!.send({ to: destination, text: smsCodeText({ purpose, code, minutes, appName: ctx.opts.issuer }) });
+    const sending =
+      channel === 'email'
+        ? ctx.opts.mailer!.send({ to: destination, ...codeMessage({ purpose, code, minutes, appName: ctx.opts.issuer }) })
+        : ctx.opts.sms!.send({ to: destination, text: smsCodeText({ purpose, code, minutes, appName: ctx.opts.issuer }) });
+    sending.catch(() => undefined); // a send that loses the race may still fail later
+    await Promise.race([
+      sending,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(Object.assign(new Error('delivery timed out'), { code: 'ETIMEDOUT' })), timeoutMs);
+      }),
+    ]);
   } catch (err) {
+    await undo().catch((e: Error) => ctx.logger.warn('could not give a failed send back to the caps', { err: e.message }));
     ctx.logger.warn('code delivery failed', { channel, tenantId: user.tenantId, userId: user.id, err: (err as Error).message });
     throw err instanceof StepUpError ? err : new StepUpError('delivery_failed');
+  } finally {
+    clearTimeout(timer);
   }
   await ctx.record(req, { tenantId: user.tenantId, userId: user.id, actorId: user.id, type: 'mfa_code_sent', details: { channel, purpose } });
   return { sentTo: channel === 'email' ? maskEmail(destination) : maskPhone(destination), expiresIn: expiresInSeconds };
