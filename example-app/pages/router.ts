@@ -6,12 +6,15 @@ import ts from 'typescript';
 /**
  * The example app's front end: static HTML pages (one layout, one module script each), one
  * stylesheet, and browser TypeScript from `example-app/public/` transpiled once at start (no
- * bundler: each file becomes an ES module at `/assets/<name>.js`). No inline script or style, so
- * the CSP can say `script-src 'self'; style-src 'self'`.
+ * bundler: each file becomes an ES module at `/assets/<name>.js`), and the package's browser client
+ * (`client/`) at `/assets/client/<name>.js`. No inline script or style, so the CSP can say
+ * `script-src 'self'; style-src 'self'`.
  */
 
 const PAGES_DIR = __dirname;
 const PUBLIC_DIR = path.join(__dirname, '..', 'public');
+/** passport-stepup's browser client (`passport-stepup/client`), served at `/assets/client/<name>.js`. */
+const CLIENT_DIR = path.join(__dirname, '..', '..', 'client');
 
 /** Page name -> path it is served at. */
 export const PAGES: Record<string, string> = {
@@ -59,7 +62,15 @@ function loadPage(name: string, devOutbox: boolean): string {
   return renderLayout({ title: meta[1]!.trim(), nav: meta[2] as 'app' | 'public', script: name, main: raw.slice(meta[0].length), devOutbox });
 }
 
-/** Every `public/*.ts` as an ES2020 module; import specifiers already end in `.js`. */
+/**
+ * The pages import the client as `../../client/<name>.js` (the path in this repository, so `tsc`
+ * checks them against it); served, that module is `/assets/client/<name>.js`, next to the page's own.
+ */
+export function rewriteClientImports(js: string): string {
+  return js.replace(/(\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(['"])\.\.\/\.\.\/client\//g, '$1$2./client/');
+}
+
+/** Every `*.ts` of `dir` as an ES2020 module; import specifiers already end in `.js`. */
 export function transpileAssets(dir = PUBLIC_DIR): Map<string, string> {
   const out = new Map<string, string>();
   for (const file of readdirSync(dir)) {
@@ -69,7 +80,7 @@ export function transpileAssets(dir = PUBLIC_DIR): Map<string, string> {
       fileName: file,
       compilerOptions: { module: ts.ModuleKind.ES2020, target: ts.ScriptTarget.ES2020, removeComments: false, sourceMap: false },
     }).outputText;
-    out.set(`${file.slice(0, -3)}.js`, js);
+    out.set(`${file.slice(0, -3)}.js`, rewriteClientImports(js));
   }
   return out;
 }
@@ -80,6 +91,7 @@ export function pagesRouter(opts: { devOutbox: boolean }): Router {
   const r = Router();
   const pages = new Map(Object.entries(PAGES).map(([name, at]) => [at, loadPage(name, opts.devOutbox)]));
   const scripts = transpileAssets();
+  const clientScripts = transpileAssets(CLIENT_DIR);
   const statics = new Map<string, { type: string; body: Buffer }>();
   for (const file of readdirSync(PUBLIC_DIR)) {
     const type = STATIC_TYPES[path.extname(file)];
@@ -101,6 +113,11 @@ export function pagesRouter(opts: { devOutbox: boolean }): Router {
     const asset = statics.get(file);
     if (asset) return res.set('Cache-Control', 'no-cache').type(asset.type).send(asset.body);
     next();
+  });
+  r.get('/assets/client/:file', (req, res, next) => {
+    const js = clientScripts.get(req.params.file);
+    if (js === undefined) return next();
+    res.set('Cache-Control', 'no-cache').type('text/javascript; charset=utf-8').send(js);
   });
   r.get('/favicon.ico', (_req, res) => res.redirect(301, '/assets/icon.svg'));
   // Anything else: a page for people, the contract's JSON for programs.

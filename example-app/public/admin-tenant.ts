@@ -1,4 +1,6 @@
-import { api, type Method } from './api.js';
+import type { Method } from '../../client/index.js';
+import { api, client } from './api.js';
+import { confirmAction } from './dialog.js';
 import { eventLabel, METHOD_LABELS } from './messages.js';
 import { StepUpCancelled, withStepUp } from './stepup.js';
 import { $, busy, clearError, copyText, el, fmtDate, showError } from './ui.js';
@@ -110,9 +112,15 @@ export async function loadTenantPanels(tenant: { slug: string; name: string; pol
 
   const resetUser = async (u: UserView, button: HTMLButtonElement) => {
     clearError(error);
-    if (!window.confirm(`Reset two-step verification of ${u.email}? Their factors and backup codes are removed and they are signed out everywhere; they set up a new factor at next sign-in.`)) return;
+    const yes = await confirmAction({
+      title: 'Reset two-step verification?',
+      text: `The factors and backup codes of ${u.email} are removed and they are signed out everywhere; they set up a new factor at their next sign-in.`,
+      confirmLabel: 'Reset two-step verification',
+      danger: true,
+    });
+    if (!yes) return;
     try {
-      await busy(button, () => withStepUp(() => api('POST', `${base}/users/${encodeURIComponent(u.id)}/mfa/reset`)));
+      await busy(button, () => withStepUp(() => client.admin.resetMfa(tenant.slug, u.id)));
       $('notice').textContent = `Two-step verification of ${u.email} was reset and their sessions were ended.`;
       await Promise.all([loadUsers(), loadAudit()]);
     } catch (err) {
@@ -124,11 +132,17 @@ export async function loadTenantPanels(tenant: { slug: string; name: string; pol
   const setDisabled = async (u: UserView, disable: boolean, button: HTMLButtonElement) => {
     clearError(error);
     $('notice').textContent = '';
-    if (disable && !window.confirm(`Disable ${u.email}? They are signed out everywhere at once and cannot sign in until you enable the account again. Their factors and data are kept.`)) return;
+    if (disable) {
+      const yes = await confirmAction({
+        title: `Disable ${u.email}?`,
+        text: 'They are signed out everywhere at once and cannot sign in until you enable the account again. Their factors and data are kept.',
+        confirmLabel: 'Disable the account',
+        danger: true,
+      });
+      if (!yes) return;
+    }
     try {
-      const r = await busy(button, () =>
-        withStepUp(() => api<{ user: UserView; sessionsEnded: number }>('POST', `${base}/users/${encodeURIComponent(u.id)}/${disable ? 'disable' : 'enable'}`, {})),
-      );
+      const r = await busy(button, () => withStepUp(() => (disable ? client.admin.disableUser(tenant.slug, u.id) : client.admin.enableUser(tenant.slug, u.id))));
       // sessionsEnded counts every session id the account had on record, so it is not shown as a number.
       $('notice').textContent = disable
         ? `${u.email} is disabled${r.sessionsEnded > 0 ? ' and was signed out everywhere' : ''}. They cannot sign in until you enable the account again.`

@@ -1,4 +1,5 @@
 import { api, isAdmin, isSuperadmin } from './api.js';
+import { startRealtime } from './realtime-client.js';
 import { loadTenantPanels, showSecret, type Policy } from './admin-tenant.js';
 import { $, busy, clearError, el, fmtDate, initAppNav, requireState, showError } from './ui.js';
 
@@ -64,6 +65,7 @@ function wireTenantForm(): void {
 async function main(): Promise<void> {
   const session = await requireState('authenticated');
   initAppNav(session);
+  startRealtime(session.user!.tenant);
   $('secret-dismiss').addEventListener('click', () => {
     $('secret-box').hidden = true;
     $('secret-value').textContent = '';

@@ -1,8 +1,9 @@
-import { api, ApiError, type Method } from './api.js';
+import type { CodeMethod, Method } from '../../client/index.js';
+import { ApiError, client, getSession } from './api.js';
 import { setupCodeInput } from './codeinput.js';
-import { $, busy, clearError, requireState, showError, signOut } from './ui.js';
+import { $, busy, clearError, clearInvalid, markInvalid, requireState, showError, signOut } from './ui.js';
 
-const HINTS: Record<Method, { label: string; hint: string }> = {
+const HINTS: Record<CodeMethod, { label: string; hint: string }> = {
   totp: { label: 'Authenticator code', hint: 'The 6-digit code your authenticator app shows for this account.' },
   email_otp: { label: 'Email code', hint: 'Send a code, then enter the 6 digits from the email.' },
   sms_otp: { label: 'SMS code', hint: 'Send a code, then enter the 6 digits from the text message.' },
@@ -11,6 +12,14 @@ const HINTS: Record<Method, { label: string; hint: string }> = {
 
 /** After these the pending login is gone: only the password can start again. */
 const RESTART = new Set(['challenge_expired', 'no_pending_login']);
+
+/**
+ * The waiting sign-in was dropped (too many wrong codes, or too slow): nothing on this page can work
+ * any more, so go back to the sign-in page, which says why.
+ */
+function dropped(tooManyCodes: boolean): void {
+  location.assign(`/login?m=${tooManyCodes ? 'too_many_codes' : 'login_expired'}`);
+}
 
 async function main(): Promise<void> {
   const session = await requireState('mfa_required');
@@ -24,8 +33,8 @@ async function main(): Promise<void> {
   const input = setupCodeInput(code, () => form.requestSubmit());
   const radios = Array.from(form.querySelectorAll<HTMLInputElement>('input[name="method"]'));
 
-  const current = (): Method => (radios.find((r) => r.checked)?.value ?? methods[0]) as Method;
-  const select = (m: Method) => {
+  const current = (): CodeMethod => (radios.find((r) => r.checked)?.value ?? methods[0]) as CodeMethod;
+  const select = (m: CodeMethod) => {
     $('code-label').textContent = HINTS[m].label;
     $('code-hint').textContent = HINTS[m].hint;
     input.setKind(m === 'backup_code' ? 'backup' : 'numeric');
@@ -38,7 +47,7 @@ async function main(): Promise<void> {
     r.closest('label')!.hidden = !available;
     r.disabled = !available;
     r.addEventListener('change', () => {
-      select(r.value as Method);
+      select(r.value as CodeMethod);
       code.focus();
     });
   }
@@ -56,7 +65,7 @@ async function main(): Promise<void> {
     clearError(error);
     const channel = current() === 'sms_otp' ? 'sms' : 'email';
     try {
-      const r = await busy(ev.currentTarget as HTMLButtonElement, () => api<{ sentTo: string; expiresIn: number }>('POST', `/auth/mfa/${channel}/send`));
+      const r = await busy(ev.currentTarget as HTMLButtonElement, () => client.sendCode(channel));
       sendStatus.textContent = `We sent a code to ${r.sentTo}. It is valid for ${Math.round(r.expiresIn / 60)} minutes.`;
       code.focus();
     } catch (err) {
@@ -66,29 +75,37 @@ async function main(): Promise<void> {
 
   $('restart').addEventListener('click', () => void signOut('/login'));
 
+  // A wrong code before a 410 means the sign-in ended for too many wrong codes, not for time.
+  let wrongCodes = 0;
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     clearError(error);
+    clearInvalid(form);
     if (!input.value()) {
       showError(error, 'Please enter the code.');
-      code.focus();
+      markInvalid(code, error);
       return;
     }
     try {
-      await busy(verify, () => api('POST', '/auth/mfa/challenge', { method: current(), code: input.value() }));
+      await busy(verify, () => client.challenge({ method: current(), code: input.value() }));
       location.assign('/');
     } catch (err) {
-      showError(error, err);
       if (err instanceof ApiError && RESTART.has(err.code)) {
-        const again = document.createElement('a');
-        again.href = '/login';
-        again.textContent = 'Sign in again.';
-        error.append(' ', again);
         verify.disabled = true;
-        return;
+        return dropped(wrongCodes > 0 || /wrong codes/i.test(err.message));
       }
+      if (err instanceof ApiError && err.code === 'invalid_code') {
+        wrongCodes += 1;
+        // The last allowed wrong code also ends the sign-in: say that, not "try again".
+        const still = await getSession().catch(() => null);
+        if (still && still.state !== 'mfa_required') {
+          verify.disabled = true;
+          return dropped(true);
+        }
+      }
+      showError(error, err);
       code.value = '';
-      code.focus();
+      markInvalid(code, error);
     }
   });
 }

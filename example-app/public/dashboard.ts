@@ -1,12 +1,15 @@
 import { api, type SessionView } from './api.js';
-import { RealtimeClient, type RealtimeStatus, type RealtimeStatusDetail, type SyncStatusEvent } from './realtime-client.js';
-import { $, busy, clearError, el, graceBanner, initAppNav, requireState, showError } from './ui.js';
+import { startRealtime, type NotificationEvent, type RealtimeStatus, type RealtimeStatusDetail, type SyncStatusEvent } from './realtime-client.js';
+import { $, busy, clearError, el, fmtDate, graceBanner, initAppNav, requireState, showError } from './ui.js';
 
 const LIVE_TEXT: Record<RealtimeStatus, string> = {
   connecting: 'Live updates: connecting…',
   connected: 'Live updates: connected',
   disconnected: 'Live updates: disconnected',
 };
+
+/** A sync status as the dashboard receives it: the plugin's frame plus the demo job's stage list. */
+type SyncView = Omit<SyncStatusEvent, 'type' | 'tenant' | 'at'> & { stage?: number; stages?: string[]; at?: number | string };
 
 function showProfile(s: SessionView): void {
   const u = s.user!;
@@ -26,26 +29,55 @@ function liveStatus(status: RealtimeStatus, detail: RealtimeStatusDetail): void 
   if (detail.sessionEnded) text = 'Live updates: disconnected (your session ended; sign in again)';
   else if (status === 'disconnected' && detail.reconnectInMs !== undefined) text = 'Live updates: disconnected, reconnecting…';
   $('live-text').textContent = text;
-  $<HTMLButtonElement>('sync-start').disabled = status !== 'connected';
+  $<HTMLButtonElement>('sync-start').disabled = status !== 'connected' || $('sync-start').hasAttribute('data-running');
 }
 
-function onSync(e: SyncStatusEvent): void {
+/** The stage list: done, the one running now, and those still to come. */
+function showStages(e: SyncView): void {
+  const list = $('sync-stages');
+  if (!e.stages?.length) return;
+  const current = e.stage ?? 0;
+  list.replaceChildren(
+    ...e.stages.map((name, i) => {
+      const state = e.status === 'completed' || i < current ? 'done' : i === current && e.status !== 'error' ? 'active' : 'todo';
+      const li = el('li', { textContent: name });
+      li.dataset.state = state;
+      if (state === 'active') li.setAttribute('aria-current', 'step');
+      return li;
+    }),
+  );
+  list.hidden = false;
+}
+
+/** Draws a status: a live frame, or the last one the server kept (a tab opened later). */
+function showSync(e: SyncView, live: boolean): void {
   const bar = $<HTMLProgressElement>('sync-progress');
   const status = $('sync-status');
-  if (typeof e.progress === 'number') {
-    bar.value = e.progress;
-    $('sync-percent').textContent = `${Math.round(e.progress)}%`;
-  }
+  const running = e.status === 'started' || e.status === 'progress';
+  const progress = e.status === 'completed' ? 100 : (e.progress ?? 0);
+  bar.value = progress;
+  $('sync-percent').textContent = `${Math.round(progress)}%`;
   if (e.status === 'completed') {
-    bar.value = 100;
-    $('sync-percent').textContent = '100%';
-    status.textContent = `Sync completed: ${e.recordsImported ?? 0} records imported.`;
+    status.textContent = `${live ? 'Sync completed' : 'Last sync completed'}: ${e.recordsImported ?? 0} records imported.`;
   } else if (e.status === 'error') {
-    status.textContent = `The sync failed${e.error ? `: ${e.error}` : ''}.`;
+    status.textContent = `The ${live ? '' : 'last '}sync failed${e.error ? `: ${e.error}` : ''}.`;
   } else {
-    status.textContent = `${e.message ?? 'Syncing'}… ${Math.round(e.progress ?? 0)}%`;
+    status.textContent = `${e.message ?? 'Syncing'}… ${Math.round(progress)}%`;
   }
-  $('sync-start').toggleAttribute('data-running', e.status === 'started' || e.status === 'progress');
+  $('sync-when').textContent = !running && e.at !== undefined ? `Finished ${fmtDate(new Date(e.at))}.` : '';
+  showStages(e);
+  const start = $<HTMLButtonElement>('sync-start');
+  start.toggleAttribute('data-running', running);
+  start.textContent = running ? 'Sync running…' : 'Start sync';
+  start.disabled = running || $('live-dot').dataset.state !== 'connected';
+}
+
+function addNotification(n: Pick<NotificationEvent, 'level' | 'title' | 'message' | 'at'>): void {
+  const list = $('notifications');
+  list.querySelector('.empty')?.remove();
+  const item = el('li', { className: `note note-${n.level}` }, el('strong', { textContent: n.title }), ` ${n.message}`);
+  item.append(el('span', { className: 'note-time', textContent: fmtDate(new Date(n.at)) }));
+  list.prepend(item);
 }
 
 async function main(): Promise<void> {
@@ -57,25 +89,29 @@ async function main(): Promise<void> {
   $('sync-tenant').textContent = tenant;
   const error = $('error');
 
-  const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-  const rt = new RealtimeClient(`${scheme}://${location.host}/ws`, { onStatus: liveStatus });
-  rt.onSyncStatus(onSync);
-  rt.onNotification((n) => {
-    const list = $('notifications');
-    list.querySelector('.empty')?.remove();
-    list.prepend(el('li', { className: `note note-${n.level}` }, el('strong', { textContent: n.title }), ` ${n.message}`));
+  let liveSeen = false;
+  const rt = startRealtime(tenant, { onStatus: liveStatus });
+  rt.onSyncStatus((e) => {
+    liveSeen = true;
+    showSync(e as SyncView, true);
   });
-  rt.joinCompany(tenant);
-  rt.connect();
-  // Leaving the page closes the socket cleanly instead of letting the server time it out.
-  window.addEventListener('pagehide', () => rt.close());
+  rt.onNotification(addNotification);
+
+  // A sync that ran (or is running) before this tab opened: its last status, unless a live one came first.
+  api<{ last: SyncView | null }>('GET', '/api/sync/last')
+    .then(({ last }) => {
+      if (last && !liveSeen) showSync(last, last.status === 'started' || last.status === 'progress');
+    })
+    .catch(() => undefined);
 
   const start = $<HTMLButtonElement>('sync-start');
   start.addEventListener('click', async () => {
     clearError(error);
     try {
       await busy(start, () => api('POST', '/api/sync/start'));
-      $('sync-status').textContent = 'Sync requested…';
+      // busy() enabled the button again; the run's first status may already have said it is running.
+      if (start.hasAttribute('data-running')) start.disabled = true;
+      if (!liveSeen) $('sync-status').textContent = 'Sync requested…';
     } catch (err) {
       showError(error, err, {
         conflict: 'A sync is already running for your organisation. Watch its progress here.',

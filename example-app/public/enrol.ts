@@ -1,19 +1,28 @@
-import { api, type Method } from './api.js';
+import type { CodeMethod, EnrolmentConfirmed, Method, SessionView } from '../../client/index.js';
+import { ApiError, client, isAdmin } from './api.js';
 import { renderBackupCodes } from './codes.js';
 import { setupCodeInput } from './codeinput.js';
+import { describeError } from './messages.js';
+import { startRealtime } from './realtime-client.js';
 import { StepUpCancelled, withStepUp } from './stepup.js';
-import { $, busy, clearError, copyText, focusHeading, requireState, showError, signOut } from './ui.js';
+import { $, busy, clearError, clearInvalid, copyText, focusHeading, initAppNav, loginEmail, markInvalid, maskEmail, requireState, showError, signOut } from './ui.js';
 
 type Step = 'choose' | 'totp' | 'email' | 'sms' | 'codes' | 'done';
-const STEP_OF: Record<Step, string> = { choose: 'choose', totp: 'setup', email: 'setup', sms: 'setup', codes: 'codes', done: 'codes' };
-const ENROLLABLE: Method[] = ['totp', 'email_otp', 'sms_otp'];
+type Enrollable = Extract<CodeMethod, 'totp' | 'email_otp' | 'sms_otp'>;
+/** The step indicator's item for each step; `done` without new codes highlights none. */
+const STEP_OF: Record<Step, string> = { choose: 'choose', totp: 'setup', email: 'setup', sms: 'setup', codes: 'codes', done: '' };
+const ENROLLABLE: Enrollable[] = ['totp', 'email_otp', 'sms_otp'];
 
-interface Status {
-  methods: Record<string, { enabled: boolean }>;
-}
+/** Why backup codes matter, for the method just set up (an email user has no phone to lose). */
+const CODES_WHY: Record<Enrollable, string> = {
+  totp: 'If you lose your phone or the authenticator app',
+  email_otp: 'If you cannot get into your mailbox',
+  sms_otp: 'If you lose your phone or change your number',
+};
 
 const error = $('error');
 let finishTo = '/';
+let available: Enrollable[] = [];
 
 function show(step: Step): void {
   for (const s of ['choose', 'totp', 'email', 'sms', 'codes', 'done'] as Step[]) $(`step-${s}`).hidden = s !== step;
@@ -25,147 +34,187 @@ function show(step: Step): void {
   focusHeading($(`step-${step}`));
 }
 
-/** After a factor is confirmed: the backup codes (shown once) if the server issued a set. */
-function confirmed(backupCodes: string[] | undefined, account: string): void {
-  if (backupCodes?.length) {
-    renderBackupCodes($('backup-codes'), backupCodes, account);
+/** After a factor is confirmed: the backup codes (shown once) when the server issued a set. */
+function confirmed(r: EnrolmentConfirmed, method: Enrollable, account: string): void {
+  if (r.backupCodes?.length) {
+    $('codes-why').textContent = CODES_WHY[method];
+    renderBackupCodes($('backup-codes'), r.backupCodes, account);
     show('codes');
   } else {
+    // A second factor added to an account that has one: the backup codes it has stay valid.
+    $('done-text').textContent = 'You can now use it to confirm your sign-ins. Your backup codes have not changed.';
     show('done');
   }
 }
 
+/** The server's reason for refusing a method ("Administrators need an authenticator app..."), else ours. */
+function refusal(err: unknown): string {
+  if (err instanceof ApiError && err.code === 'method_not_allowed' && err.message && !/not allowed here\.?$/.test(err.message)) return err.message;
+  return describeError(err, { not_found: 'This setup expired. Reload the page to start again.' });
+}
+
+/** A method the server refused: say why, take it off the list, and let the person choose another. */
+function refused(err: unknown, method: Enrollable): boolean {
+  if (!(err instanceof ApiError) || err.code !== 'method_not_allowed') return false;
+  const reason = refusal(err);
+  available = available.filter((m) => m !== method);
+  listChoices();
+  show(available.length ? 'choose' : 'done');
+  showError(error, reason);
+  return true;
+}
+
 function report(err: unknown): void {
-  if (!(err instanceof StepUpCancelled)) showError(error, err, { not_found: 'This setup expired. Reload the page to start again.' });
+  if (!(err instanceof StepUpCancelled)) showError(error, refusal(err));
+}
+
+function listChoices(): void {
+  for (const li of Array.from(document.querySelectorAll<HTMLElement>('.choice-list li'))) li.hidden = !available.includes(li.dataset.method as Enrollable);
 }
 
 async function startTotp(account: string): Promise<void> {
   show('totp');
-  const r = await withStepUp(() => api<{ secret: string; qrCode: string }>('POST', '/auth/mfa/totp/enroll'));
+  const r = await withStepUp(() => client.enrolTotp());
   $<HTMLImageElement>('qr').src = r.qrCode;
   // Groups of four are easier to type; authenticator apps ignore the spaces.
   $('secret').textContent = r.secret.replace(/(.{4})(?=.)/g, '$1 ');
   $('copy-secret').onclick = () => void copyText(r.secret, $('copy-secret-status'), 'Key');
   $('totp-code').focus();
+  void account;
 }
 
-function wireTotp(account: string): void {
-  const form = $<HTMLFormElement>('totp-form');
-  const input = setupCodeInput($<HTMLInputElement>('totp-code'), () => form.requestSubmit());
+/** One code form: 6 digits, then the method's verify call; a wrong code marks the field. */
+function wireCodeForm(formId: string, inputId: string, buttonId: string, what: string, method: Enrollable, verify: (code: string) => Promise<EnrolmentConfirmed>, account: string): void {
+  const form = $<HTMLFormElement>(formId);
+  const field = $<HTMLInputElement>(inputId);
+  const input = setupCodeInput(field, () => form.requestSubmit());
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     clearError(error);
-    if (input.value().length !== 6) return showError(error, 'Enter the 6-digit code your app shows.');
+    clearInvalid(form);
+    if (input.value().length !== 6) {
+      showError(error, `Enter the 6-digit code ${what}.`);
+      return markInvalid(field, error);
+    }
     try {
-      const r = await busy($<HTMLButtonElement>('totp-verify'), () => api<{ backupCodes: string[] }>('POST', '/auth/mfa/totp/verify', { code: input.value() }));
-      confirmed(r.backupCodes, account);
+      const r = await busy($<HTMLButtonElement>(buttonId), () => verify(input.value()));
+      confirmed(r, method, account);
     } catch (err) {
+      if (refused(err, method)) return;
       report(err);
-      $<HTMLInputElement>('totp-code').select();
+      markInvalid(field, error);
+      field.select();
     }
   });
 }
 
-function wireEmail(account: string): void {
-  const form = $<HTMLFormElement>('email-form');
-  const input = setupCodeInput($<HTMLInputElement>('email-code'), () => form.requestSubmit());
+function wireEmail(): void {
   $('email-send').addEventListener('click', async (ev) => {
     clearError(error);
     try {
-      const r = await busy(ev.currentTarget as HTMLButtonElement, () => withStepUp(() => api<{ sentTo?: string }>('POST', '/auth/mfa/email/enroll')));
-      $('email-status').textContent = `Code sent${r.sentTo ? ` to ${r.sentTo}` : ''}. It is valid for 10 minutes.`;
+      const r = await busy(ev.currentTarget as HTMLButtonElement, () => withStepUp(() => client.enrolEmail()));
+      $('email-address').textContent = r.sentTo;
+      $('email-to').firstChild!.textContent = 'We sent a 6-digit code to ';
+      $('email-status').textContent = `Code sent to ${r.sentTo}. It is valid for ${Math.round(r.expiresIn / 60)} minutes.`;
       $('email-code').focus();
     } catch (err) {
-      report(err);
-    }
-  });
-  form.addEventListener('submit', async (ev) => {
-    ev.preventDefault();
-    clearError(error);
-    if (input.value().length !== 6) return showError(error, 'Enter the 6-digit code from the email.');
-    try {
-      const r = await busy($<HTMLButtonElement>('email-verify'), () => api<{ backupCodes?: string[] }>('POST', '/auth/mfa/email/verify', { code: input.value() }));
-      confirmed(r.backupCodes, account);
-    } catch (err) {
-      report(err);
+      if (!refused(err, 'email_otp')) report(err);
     }
   });
 }
 
-function wireSms(account: string): void {
+function wireSms(): void {
   const phoneForm = $<HTMLFormElement>('sms-phone-form');
-  const codeForm = $<HTMLFormElement>('sms-form');
-  const input = setupCodeInput($<HTMLInputElement>('sms-code'), () => codeForm.requestSubmit());
+  const phoneInput = $<HTMLInputElement>('phone');
   phoneForm.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     clearError(error);
-    const phone = $<HTMLInputElement>('phone').value.trim();
-    if (!phone) return showError(error, 'Enter your mobile number.');
+    clearInvalid(phoneForm);
+    const phone = phoneInput.value.trim();
+    if (!phone) {
+      showError(error, 'Enter your mobile number.');
+      return markInvalid(phoneInput, error);
+    }
     try {
-      const r = await busy($<HTMLButtonElement>('sms-send'), () => withStepUp(() => api<{ sentTo?: string }>('POST', '/auth/mfa/sms/enroll', { phone })));
-      $('sms-status').textContent = `Code sent${r.sentTo ? ` to ${r.sentTo}` : ''}. It is valid for 10 minutes.`;
-      codeForm.hidden = false;
+      const r = await busy($<HTMLButtonElement>('sms-send'), () => withStepUp(() => client.enrolSms({ phone })));
+      $('sms-status').textContent = `Code sent to ${r.sentTo}. It is valid for ${Math.round(r.expiresIn / 60)} minutes.`;
+      $('sms-form').hidden = false;
       $('sms-code').focus();
     } catch (err) {
+      if (refused(err, 'sms_otp')) return;
       report(err);
+      if (err instanceof ApiError && err.code === 'invalid_request') markInvalid(phoneInput, error);
     }
   });
-  codeForm.addEventListener('submit', async (ev) => {
-    ev.preventDefault();
-    clearError(error);
-    if (input.value().length !== 6) return showError(error, 'Enter the 6-digit code from the text message.');
-    try {
-      const r = await busy($<HTMLButtonElement>('sms-verify'), () => api<{ backupCodes?: string[] }>('POST', '/auth/mfa/sms/verify', { code: input.value() }));
-      confirmed(r.backupCodes, account);
-    } catch (err) {
-      report(err);
-    }
+}
+
+/**
+ * A sign-in that must set up a factor has no user yet: the app header keeps only Sign out (its
+ * links would come back here). From the security page it is the full header.
+ */
+function header(session: SessionView, forced: boolean): void {
+  if (!forced) {
+    initAppNav(session);
+    startRealtime(session.user!.tenant);
+    return;
+  }
+  document.querySelector<HTMLElement>('.site-header nav ul')?.querySelectorAll('li').forEach((li) => {
+    if (!li.querySelector('a[href="/dev/outbox"]')) li.hidden = true;
   });
+  $('nav-user').textContent = loginEmail() ?? '';
+  $('logout').addEventListener('click', () => void signOut('/login?m=signed_out'));
 }
 
 async function main(): Promise<void> {
   const session = await requireState('enrollment_required', 'authenticated');
   const forced = session.state === 'enrollment_required';
   const params = new URLSearchParams(location.search);
-  const account = session.user?.email ?? 'your account';
+  header(session, forced);
+  const account = session.user?.email ?? loginEmail() ?? 'your account';
   $('forced').hidden = !forced;
   $('enrol-back').hidden = forced;
   finishTo = !forced && params.get('from') === 'security' ? '/security' : '/';
   $<HTMLAnchorElement>('done-continue').href = finishTo;
-  $('email-address').textContent = session.user?.email ?? 'your email address';
+  // Masked like the server's answers: the address the person signed in with.
+  const typed = loginEmail();
+  $('email-address').textContent = session.user?.email ?? (typed ? maskEmail(typed) : 'the email address you signed in with');
   $('enrol-signout').addEventListener('click', () => void signOut('/login?m=signed_out'));
 
-  let available: Method[];
   if (forced) {
-    available = (session.methods ?? []).filter((m) => ENROLLABLE.includes(m));
+    available = ENROLLABLE.filter((m) => (session.methods ?? []).includes(m as Method));
   } else {
-    const status = await api<Status>('GET', '/auth/mfa/status');
+    const status = await client.mfaStatus();
     available = ENROLLABLE.filter((m) => !status.methods[m]?.enabled);
+    // Email codes are never an administrator's first factor (the server refuses them too).
+    if (isAdmin(session.user) && !status.methods.totp.enabled && !status.methods.sms_otp.enabled) available = available.filter((m) => m !== 'email_otp');
   }
-  for (const li of Array.from(document.querySelectorAll<HTMLElement>('.choice-list li'))) li.hidden = !available.includes(li.dataset.method as Method);
+  listChoices();
 
   const saved = $<HTMLInputElement>('codes-saved');
   saved.addEventListener('change', () => ($<HTMLButtonElement>('codes-done').disabled = !saved.checked));
   $('codes-done').addEventListener('click', () => location.assign(finishTo));
-  wireTotp(account);
-  wireEmail(account);
-  wireSms(account);
+  wireCodeForm('totp-form', 'totp-code', 'totp-verify', 'your app shows', 'totp', (code) => client.confirmTotp(code), account);
+  wireCodeForm('email-form', 'email-code', 'email-verify', 'from the email', 'email_otp', (code) => client.confirmEmail(code), account);
+  wireCodeForm('sms-form', 'sms-code', 'sms-verify', 'from the text message', 'sms_otp', (code) => client.confirmSms(code), account);
+  wireEmail();
+  wireSms();
 
-  const open = (m: Method) => {
+  const open = (m: Enrollable) => {
     const run = m === 'totp' ? startTotp(account) : Promise.resolve(show(m === 'email_otp' ? 'email' : 'sms'));
     run.catch((err) => {
+      if (refused(err, m)) return;
       report(err);
       if (err instanceof StepUpCancelled) location.assign(finishTo);
     });
   };
-  for (const b of Array.from(document.querySelectorAll<HTMLButtonElement>('button.choice'))) b.addEventListener('click', () => open(b.dataset.method as Method));
+  for (const b of Array.from(document.querySelectorAll<HTMLButtonElement>('button.choice'))) b.addEventListener('click', () => open(b.dataset.method as Enrollable));
 
   if (available.length === 0) {
     show('done');
     $('step-done').querySelector('h2')!.textContent = 'Every method is already set up';
     return;
   }
-  const wanted = params.get('method') as Method | null;
+  const wanted = params.get('method') as Enrollable | null;
   if (wanted && available.includes(wanted)) open(wanted);
   else if (available.length === 1) open(available[0]!);
   else show('choose');

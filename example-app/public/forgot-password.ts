@@ -1,6 +1,6 @@
-import { api } from './api.js';
+import { client } from './api.js';
 import { LIFECYCLE_SENTENCES } from './messages.js';
-import { $, busy, clearError, focusHeading, outboxHint, rememberedTenant, rememberTenant, showError } from './ui.js';
+import { $, busy, clearError, clearInvalid, fieldOf, focusHeading, markInvalid, outboxHint, rememberedTenant, rememberTenant, showError, SLUG_RE, SLUG_SENTENCE } from './ui.js';
 
 /**
  * `/forgot-password`: `POST /auth/password/forgot {tenant, email}`. The answer is the same 202 whether
@@ -27,19 +27,27 @@ function main(): void {
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     clearError(error);
+    clearInvalid(form);
     const missing = [tenant, email].find((i) => !i.value.trim());
     if (missing) {
       showError(error, `Please enter ${missing === tenant ? 'the organisation' : 'your email address'}.`);
-      missing.focus();
+      markInvalid(missing, error);
       return;
     }
     const slug = tenant.value.trim().toLowerCase();
+    if (!SLUG_RE.test(slug)) {
+      showError(error, SLUG_SENTENCE);
+      markInvalid(tenant, error);
+      return;
+    }
     const address = email.value.trim();
     try {
-      await busy(submit, () => api('POST', '/auth/password/forgot', { tenant: slug, email: address }));
+      await busy(submit, () => client.forgotPassword({ tenant: slug, email: address }));
     } catch (err) {
       showError(error, err, { not_found: LIFECYCLE_SENTENCES.unavailable });
-      email.focus();
+      if (fieldOf(err) === 'tenant') markInvalid(tenant, error);
+      else if (fieldOf(err) === 'email') markInvalid(email, error);
+      else email.focus();
       return;
     }
     rememberTenant(slug);

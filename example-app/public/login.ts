@@ -1,17 +1,25 @@
-import { api, ApiError, type Method } from './api.js';
+import { ApiError, client } from './api.js';
 import { LIFECYCLE_SENTENCES } from './messages.js';
-import { $, busy, clearError, focusHeading, NOTICES, outboxHint, pageFor, rememberedTenant, rememberTenant, requireState, showError } from './ui.js';
-
-interface LoginAnswer {
-  state: 'authenticated' | 'verification_required' | 'mfa_required' | 'enrollment_required';
-  methods?: Method[];
-}
-
-/** Only same-site paths: `?next=https://evil.example` must not turn this page into an open redirect. */
-function safeNext(): string {
-  const next = new URLSearchParams(location.search).get('next') ?? '/';
-  return next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\') ? next : '/';
-}
+import { safeNext } from './next.js';
+import {
+  $,
+  busy,
+  clearError,
+  clearInvalid,
+  fieldOf,
+  focusHeading,
+  markInvalid,
+  NOTICES,
+  outboxHint,
+  pageFor,
+  rememberedTenant,
+  rememberTenant,
+  rememberLoginEmail,
+  requireState,
+  showError,
+  SLUG_RE,
+  SLUG_SENTENCE,
+} from './ui.js';
 
 const title = $('login-title');
 const error = $('error');
@@ -43,15 +51,44 @@ function showLogin(): void {
   $<HTMLInputElement>('password').focus();
 }
 
+/**
+ * One link a minute per address (the server's cooldown): right after sign-up, or after a resend, the
+ * button waits with a visible countdown instead of answering "too many attempts".
+ */
+function coolDown(resend: HTMLButtonElement, seconds: number): void {
+  const label = 'Email me a new link';
+  const until = Date.now() + seconds * 1000;
+  resend.disabled = true;
+  const tick = () => {
+    const left = Math.ceil((until - Date.now()) / 1000);
+    if (left <= 0) {
+      resend.disabled = false;
+      resend.textContent = label;
+      $('resend-wait').textContent = '';
+      return;
+    }
+    resend.textContent = `${label} (${left} s)`;
+    $('resend-wait').textContent = `You can ask for another link in ${left} second${left === 1 ? '' : 's'}.`;
+    setTimeout(tick, 1000);
+  };
+  tick();
+}
+
 function wireVerify(): void {
   const resend = $<HTMLButtonElement>('resend');
   resend.addEventListener('click', async () => {
     clearError(error);
     $('resend-status').textContent = '';
     try {
-      const r = await busy(resend, () => api<{ sentTo: string; expiresIn: number }>('POST', '/auth/verify-email/resend', {}));
+      const r = await busy(resend, () => client.resendVerification());
       $('resend-status').textContent = `We sent a new link to ${r.sentTo}. Earlier links no longer work.`;
     } catch (err) {
+      if (err instanceof ApiError && err.code === 'rate_limited') {
+        // Not an attack, just a person who just got a link: say so, and when the next one is possible.
+        $('resend-status').textContent = 'A link was sent to your address less than a minute ago: check your inbox (and the spam folder). Earlier links keep working until a new one is sent.';
+        coolDown(resend, err.retryAfter ?? 60);
+        return;
+      }
       showError(error, err, {
         conflict: LIFECYCLE_SENTENCES.alreadyVerified,
         challenge_expired: LIFECYCLE_SENTENCES.pendingExpired,
@@ -62,7 +99,7 @@ function wireVerify(): void {
       // Nothing more to do from here: back to the password (the sign-in that was waiting is over).
       if (err instanceof ApiError && ['conflict', 'challenge_expired', 'no_pending_login', 'unauthenticated'].includes(err.code)) {
         const message = error.textContent ?? '';
-        await api('POST', '/auth/logout').catch(() => undefined);
+        await client.logout().catch(() => undefined);
         showLogin();
         showError(error, message);
       }
@@ -70,7 +107,7 @@ function wireVerify(): void {
   });
   $('verify-back').addEventListener('click', async () => {
     // End the waiting sign-in: the next one starts from the password.
-    await api('POST', '/auth/logout').catch(() => undefined);
+    await client.logout().catch(() => undefined);
     showLogin();
   });
 }
@@ -103,29 +140,40 @@ async function main(): Promise<void> {
   if (session.state === 'verification_required') showVerify();
   else (tenant.value ? email : tenant).focus();
 
+  const fields: Record<string, HTMLInputElement> = { tenant, email, password };
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     clearError(error);
+    clearInvalid(form);
     const missing = [tenant, email, password].find((i) => !i.value.trim());
     if (missing) {
       showError(error, `Please enter your ${missing === tenant ? 'organisation' : missing === email ? 'email' : 'password'}.`);
-      missing.focus();
+      markInvalid(missing, error);
+      return;
+    }
+    const slug = tenant.value.trim().toLowerCase();
+    if (!SLUG_RE.test(slug)) {
+      showError(error, SLUG_SENTENCE);
+      markInvalid(tenant, error);
       return;
     }
     try {
-      const slug = tenant.value.trim().toLowerCase();
-      const r = await busy(submit, () => api<LoginAnswer>('POST', '/auth/login', { tenant: slug, email: email.value.trim(), password: password.value }));
+      const r = await busy(submit, () => client.login({ tenant: slug, email: email.value.trim(), password: password.value }));
       rememberTenant(slug);
+      rememberLoginEmail(email.value.trim());
       if (r.state === 'verification_required') {
         password.value = '';
         showVerify(email.value.trim());
         return;
       }
-      location.assign(r.state === 'authenticated' ? safeNext() : pageFor({ state: r.state }));
+      location.assign(r.state === 'authenticated' ? safeNext(params.get('next'), location.origin) : pageFor({ state: r.state }));
     } catch (err) {
       showError(error, err);
-      password.value = '';
-      password.focus();
+      // The field the server named; otherwise the password (a wrong login never says which part was wrong).
+      const named = fields[fieldOf(err) ?? ''];
+      if (named !== password) password.value = '';
+      if (named) markInvalid(named, error);
+      else password.focus();
     }
   });
 }

@@ -75,6 +75,8 @@ export function describeError(err: unknown, overrides: Record<string, string> = 
     if (/^The /.test(err.message) && err.message.length < 160) return err.message;
     if (field) return `The ${field} is not valid. Check it and try again.`;
   }
+  // The server's own reason when it gives one ("Administrators need an authenticator app or a phone before email codes.").
+  if (err.code === 'method_not_allowed' && err.message && !/not allowed here\.?$/.test(err.message) && err.message.length < 200) return err.message;
   if ((err.code === 'account_locked' || err.code === 'rate_limited') && err.retryAfter) {
     return `${ERROR_SENTENCES[err.code]} You can try again ${waitText(err.retryAfter)}.`;
   }

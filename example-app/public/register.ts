@@ -1,6 +1,6 @@
-import { api } from './api.js';
+import { client } from './api.js';
 import { LIFECYCLE_SENTENCES } from './messages.js';
-import { $, busy, clearError, focusHeading, outboxHint, rememberedTenant, rememberTenant, showError } from './ui.js';
+import { $, busy, clearError, clearInvalid, fieldOf, focusHeading, markInvalid, outboxHint, rememberedTenant, rememberTenant, showError, SLUG_RE, SLUG_SENTENCE } from './ui.js';
 
 /**
  * `/register`: `POST /auth/register {tenant, email, password, name?}`. The answer is the same 202 for
@@ -32,22 +32,30 @@ function main(): void {
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     clearError(error);
+    clearInvalid(form);
     const missing = [tenant, email, password].find((i) => !i.value.trim());
     if (missing) {
       showError(error, `Please enter ${missing === tenant ? 'the organisation' : missing === email ? 'your email address' : 'a password'}.`);
-      missing.focus();
+      markInvalid(missing, error);
       return;
     }
     const slug = tenant.value.trim().toLowerCase();
+    if (!SLUG_RE.test(slug)) {
+      showError(error, SLUG_SENTENCE);
+      markInvalid(tenant, error);
+      return;
+    }
     const address = email.value.trim();
-    const body: Record<string, string> = { tenant: slug, email: address, password: password.value };
-    if (name.value.trim()) body.name = name.value.trim();
+    const body = { tenant: slug, email: address, password: password.value, ...(name.value.trim() ? { name: name.value.trim() } : {}) };
     try {
-      await busy(submit, () => api('POST', '/auth/register', body));
+      await busy(submit, () => client.register(body));
     } catch (err) {
-      // 400 says what to fix (the password's length, the address); 429 says when to try again.
+      // 400 names the field to fix (the password's length, the address); 429 says when to try again.
       showError(error, err, { not_found: LIFECYCLE_SENTENCES.unavailable });
-      (/password/i.test(error.textContent ?? '') ? password : email).focus();
+      const fields: Record<string, HTMLInputElement> = { tenant, email, password, name };
+      const named = fields[fieldOf(err) ?? ''] ?? (/password/i.test(error.textContent ?? '') ? password : undefined);
+      if (named) markInvalid(named, error);
+      else email.focus();
       return;
     }
     rememberTenant(slug);

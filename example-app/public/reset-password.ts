@@ -1,4 +1,4 @@
-import { api } from './api.js';
+import { client } from './api.js';
 import { isDeadLink, takeFragmentToken, TOKEN_RE, tokenFromText } from './links.js';
 import { LIFECYCLE_SENTENCES } from './messages.js';
 import { $, busy, clearError, focusHeading, showError } from './ui.js';
@@ -67,7 +67,7 @@ function main(): void {
       return;
     }
     try {
-      await busy(submit, () => api('POST', '/auth/password/reset', { token, newPassword: password.value }));
+      await busy(submit, () => client.resetPassword({ token, newPassword: password.value }));
     } catch (err) {
       if (isDeadLink(err)) return deadLink();
       // The password's length ("The password must be 8 to 256 characters."): the link is not spent yet.

@@ -1,15 +1,11 @@
-import { api } from './api.js';
+import type { Method, MfaStatus } from '../../client/index.js';
+import { api, client } from './api.js';
 import { renderBackupCodes } from './codes.js';
+import { confirmAction } from './dialog.js';
 import { eventLabel, METHOD_LABELS } from './messages.js';
+import { startRealtime, stopRealtime } from './realtime-client.js';
 import { StepUpCancelled, withStepUp } from './stepup.js';
-import { $, busy, clearError, el, fmtDate, graceBanner, initAppNav, requireState, showError } from './ui.js';
-
-interface MfaStatus {
-  enabled: boolean;
-  methods: Record<'totp' | 'email_otp' | 'sms_otp', { enabled: boolean; enrolledAt: string | null; phone?: string | null }>;
-  backupCodesRemaining: number;
-  lastVerifiedAt: string | null;
-}
+import { $, busy, clearError, clearInvalid, el, fmtDate, graceBanner, initAppNav, markInvalid, requireState, showError } from './ui.js';
 
 interface SecurityEvent {
   type: string;
@@ -28,7 +24,7 @@ function fail(err: unknown): void {
 }
 
 async function loadStatus(): Promise<MfaStatus> {
-  const s = await api<MfaStatus>('GET', '/auth/mfa/status');
+  const s = await client.mfaStatus();
   for (const li of Array.from(document.querySelectorAll<HTMLElement>('.factor[data-method]'))) {
     const m = li.dataset.method as keyof MfaStatus['methods'] | 'backup_code';
     const state = li.querySelector('.state')!;
@@ -89,6 +85,8 @@ function browserOf(ua: string | null): string {
 async function main(): Promise<void> {
   const session = await requireState('authenticated');
   initAppNav(session);
+  // Live only for its 4401: when this session is ended elsewhere, the page goes to sign-in.
+  startRealtime(session.user!.tenant);
   graceBanner($('grace'), session);
   await loadStatus().catch(fail);
   void loadEvents();
@@ -96,13 +94,20 @@ async function main(): Promise<void> {
   for (const li of Array.from(document.querySelectorAll<HTMLElement>('.factor[data-method]'))) {
     const remove = li.querySelector<HTMLButtonElement>('[data-action="remove"]');
     if (!remove) continue;
-    const method = li.dataset.method!;
+    const method = li.dataset.method as Method;
     remove.addEventListener('click', async () => {
       clearError(error);
       notice.textContent = '';
-      if (!window.confirm(`Remove ${METHOD_LABELS[method]?.toLowerCase() ?? method}? You will not be able to use it to sign in.`)) return;
+      const label = METHOD_LABELS[method] ?? method;
+      const yes = await confirmAction({
+        title: `Remove ${label.toLowerCase()}?`,
+        text: `You will not be able to use it to sign in, and your other devices will be signed out.`,
+        confirmLabel: `Remove ${label.toLowerCase()}`,
+        danger: true,
+      });
+      if (!yes) return;
       try {
-        await busy(remove, () => withStepUp(() => api('POST', '/auth/mfa/disable', { method })));
+        await busy(remove, () => withStepUp(() => client.disableMethod(method)));
         notice.textContent = `${METHOD_LABELS[method] ?? method} removed. Your other devices were signed out.`;
         await loadStatus();
         void loadEvents();
@@ -117,7 +122,7 @@ async function main(): Promise<void> {
     clearError(error);
     notice.textContent = '';
     try {
-      const r = await busy(regenerate, () => withStepUp(() => api<{ backupCodes: string[] }>('POST', '/auth/mfa/backup-codes/regenerate')));
+      const r = await busy(regenerate, () => withStepUp(() => client.regenerateBackupCodes()));
       renderBackupCodes($('backup-codes'), r.backupCodes, session.user!.email);
       $('new-codes').hidden = false;
       ($('new-codes').querySelector('h3') as HTMLElement).focus();
@@ -133,24 +138,43 @@ async function main(): Promise<void> {
     ev.preventDefault();
     clearError(error);
     notice.textContent = '';
-    const currentPassword = $<HTMLInputElement>('current-password').value;
-    const newPassword = $<HTMLInputElement>('new-password').value;
-    if (!currentPassword || !newPassword) return showError(error, 'Enter your current password and a new one.');
+    clearInvalid(form);
+    const current = $<HTMLInputElement>('current-password');
+    const next = $<HTMLInputElement>('new-password');
+    const currentPassword = current.value;
+    const newPassword = next.value;
+    if (!currentPassword || !newPassword) {
+      showError(error, 'Enter your current password and a new one.');
+      return markInvalid(currentPassword ? next : current, error);
+    }
     try {
-      await busy($<HTMLButtonElement>('password-submit'), () => withStepUp(() => api('POST', '/auth/password', { currentPassword, newPassword })));
+      await busy($<HTMLButtonElement>('password-submit'), () => withStepUp(() => client.changePassword({ currentPassword, newPassword })));
       form.reset();
       notice.textContent = 'Password changed. Your other devices were signed out.';
       void loadEvents();
     } catch (err) {
       if (err instanceof StepUpCancelled) return;
       showError(error, err, { invalid_credentials: 'Your current password is not correct.', not_found: 'Changing the password is not available on this server.' });
+      // The password the server refused: the current one (wrong) or the new one (its rule).
+      if ((err as { code?: string }).code === 'invalid_credentials') markInvalid(current, error);
+      else if ((err as { code?: string }).code === 'invalid_request') markInvalid(next, error);
     }
   });
 
   const all = $<HTMLButtonElement>('logout-all');
   all.addEventListener('click', async () => {
+    clearError(error);
+    const yes = await confirmAction({
+      title: 'Sign out everywhere?',
+      text: 'Every browser and device signed in to your account is signed out, this one included. You will need your password and second factor to sign in again.',
+      confirmLabel: 'Sign out everywhere',
+      danger: true,
+    });
+    if (!yes) return;
     try {
-      await busy(all, () => api('POST', '/auth/logout-all'));
+      // This tab's socket closes too (4401); it must not redirect before the answer is in.
+      stopRealtime();
+      await busy(all, () => client.logoutAll());
       location.assign('/login?m=signed_out_all');
     } catch (err) {
       fail(err);

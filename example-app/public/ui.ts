@@ -1,5 +1,7 @@
-import { api, getSession, isAdmin, type SessionView } from './api.js';
+import { client, getSession, isAdmin, type SessionView } from './api.js';
 import { describeError } from './messages.js';
+import { nextParam } from './next.js';
+import { stopRealtime } from './realtime-client.js';
 
 /** An element that must exist on the page. */
 export function $<T extends HTMLElement = HTMLElement>(id: string): T {
@@ -51,7 +53,7 @@ export async function requireState(...allowed: SessionView['state'][]): Promise<
     s = { state: 'anonymous' };
   }
   if (!allowed.includes(s.state)) {
-    const next = s.state === 'anonymous' ? `/login?next=${encodeURIComponent(location.pathname + location.search)}` : pageFor(s);
+    const next = s.state === 'anonymous' ? `/login?next=${nextParam(location)}` : pageFor(s);
     location.replace(next);
     return new Promise<SessionView>(() => undefined);
   }
@@ -72,9 +74,12 @@ export function initAppNav(s: SessionView): void {
   });
 }
 
-export async function signOut(to: string, path = '/auth/logout'): Promise<void> {
+/** Ends this session (or every session of the user) and goes to `to`. */
+export async function signOut(to: string, everywhere = false): Promise<void> {
+  // This tab's own socket closes with 4401 too: it must not send the page elsewhere first.
+  stopRealtime();
   try {
-    await api('POST', path);
+    await (everywhere ? client.logoutAll() : client.logout());
   } finally {
     location.assign(to);
   }
@@ -133,6 +138,29 @@ export function rememberTenant(slug: string): void {
   localStorage.setItem(TENANT_KEY, slug);
 }
 
+const LOGIN_EMAIL_KEY = 'stepup-demo-login-email';
+
+/**
+ * The address of the sign-in in progress, for this tab only (sessionStorage): the enrolment page of
+ * a sign-in that must set up a factor has no user yet, and shows it masked ("a***@e***.com").
+ */
+export function rememberLoginEmail(email: string): void {
+  sessionStorage.setItem(LOGIN_EMAIL_KEY, email.trim().toLowerCase());
+}
+
+export function loginEmail(): string | null {
+  return sessionStorage.getItem(LOGIN_EMAIL_KEY);
+}
+
+/** Same mask as the server's (`a***@e***.com`): first letters and the TLD, a fixed number of stars. */
+export function maskEmail(email: string): string {
+  const at = email.lastIndexOf('@');
+  if (at < 1 || at === email.length - 1) return '***';
+  const labels = email.slice(at + 1).split('.').filter(Boolean);
+  const tld = labels.length > 1 ? `.${labels[labels.length - 1]}` : '';
+  return `${[...email][0]}***@${[...(labels[0] ?? '')][0] ?? ''}***${tld}`;
+}
+
 /**
  * "Emails appear in the dev outbox" for testers, when the app runs with one (its link is in the
  * header); built here so that a production page never names the outbox.
@@ -148,10 +176,43 @@ export const NOTICES: Record<string, string> = {
   signed_out: 'You are signed out.',
   signed_out_all: 'You are signed out on every device.',
   session_ended: 'Your session ended. Please sign in again.',
+  login_expired: 'This sign-in took too long, so it was stopped. Please start again with your password.',
+  too_many_codes: 'Too many wrong codes: this sign-in was stopped to protect your account. Please start again with your password.',
   password_changed: 'Your password was changed. Please sign in again.',
   email_verified: 'Your email address is confirmed. Sign in to continue.',
   password_reset: 'Your password was changed. Sign in with the new one; if you use two-step verification, you will still be asked for your second factor.',
 };
+
+/** The field a 400 `invalid_request` names (`Field "tenant" is invalid.`), or null. */
+export function fieldOf(err: unknown): string | null {
+  if (!(err instanceof Error) || (err as { code?: string }).code !== 'invalid_request') return null;
+  const m = /"([A-Za-z.]+)"/.exec(err.message);
+  return m ? m[1]! : null;
+}
+
+/**
+ * Marks a field as the one to fix: `aria-invalid` (a red border in app.css), the error region added
+ * to its description so a screen reader reads why, and focus. The mark goes when the field is edited.
+ */
+export function markInvalid(input: HTMLInputElement | HTMLSelectElement, errorRegion?: HTMLElement): void {
+  input.setAttribute('aria-invalid', 'true');
+  if (errorRegion?.id) {
+    const ids = new Set((input.getAttribute('aria-describedby') ?? '').split(/\s+/).filter(Boolean));
+    ids.add(errorRegion.id);
+    input.setAttribute('aria-describedby', [...ids].join(' '));
+  }
+  input.focus();
+  input.addEventListener('input', () => input.removeAttribute('aria-invalid'), { once: true });
+}
+
+/** Removes every field's error mark in `root` (before a new submit). */
+export function clearInvalid(root: ParentNode): void {
+  for (const f of Array.from(root.querySelectorAll('[aria-invalid="true"]'))) f.removeAttribute('aria-invalid');
+}
+
+/** Organisation short names, as the server checks them: lower-case letters, digits and dashes. */
+export const SLUG_RE = /^[a-z0-9-]{1,63}$/;
+export const SLUG_SENTENCE = 'The organisation is its short name: lower-case letters, digits and dashes, for example acme.';
 
 export function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLElementTagNameMap[K]> = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
   const node = document.createElement(tag);

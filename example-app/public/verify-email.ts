@@ -1,4 +1,4 @@
-import { api, getSession } from './api.js';
+import { client, getSession } from './api.js';
 import { isDeadLink, takeFragmentToken, TOKEN_RE, tokenFromText } from './links.js';
 import { LIFECYCLE_SENTENCES } from './messages.js';
 import { $, busy, clearError, focusHeading, showError } from './ui.js';
@@ -32,7 +32,7 @@ function finish(to: string, label: string): void {
 async function confirmed(): Promise<void> {
   // A "confirm your address" sign-in waiting in this browser is over: the next sign-in starts afresh.
   try {
-    if ((await getSession()).state === 'verification_required') await api('POST', '/auth/logout');
+    if ((await getSession()).state === 'verification_required') await client.logout();
   } catch {
     // Nothing to end, or the server is busy: signing in replaces a pending sign-in anyway.
   }
@@ -54,7 +54,7 @@ async function verify(token: string, button?: HTMLButtonElement): Promise<void> 
   clearError(error);
   status.textContent = 'Confirming your address…';
   try {
-    const call = () => api('POST', '/auth/verify-email', { token });
+    const call = () => client.verifyEmail(token);
     await (button ? busy(button, call) : call());
   } catch (err) {
     if (isDeadLink(err)) return deadLink();

@@ -3,7 +3,7 @@
  * WebSocket (same event-handler API): reconnect after a drop, re-join the company room, stop on 4401.
  */
 import WebSocket from 'ws';
-import { RealtimeClient, type RealtimeStatus, type RealtimeStatusDetail, type SyncStatusEvent } from '../../example-app/public/realtime-client';
+import { RealtimeClient, type RealtimeStatus, type RealtimeStatusDetail, type SyncStatusEvent } from '../../client/realtime';
 import { ORIGIN, startRealtimeApp, type RealtimeTestApp } from '../helpers/realtime-app';
 import { withTimeout } from '../helpers/realtime-ws';
 

@@ -1,5 +1,5 @@
-/** The browser client (example-app/public/realtime-client.ts) against fake sockets and a fake clock. */
-import { RealtimeClient, type RealtimeStatus, type RealtimeStatusDetail } from '../../example-app/public/realtime-client';
+/** The browser client (client/realtime.ts) against fake sockets and a fake clock. */
+import { RealtimeClient, type RealtimeStatus, type RealtimeStatusDetail } from '../../client/realtime';
 
 class FakeSocket {
   readyState = 0;
