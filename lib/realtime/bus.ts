@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import { withDeadline, type RedisLike } from '../stores/ephemeral';
 import type { RealtimeLogger } from './options';
 
 /** Control messages every process applies to its own sockets. */
@@ -66,11 +66,17 @@ function parseEnvelope(raw: string): Envelope | null {
  * Fan-out over Redis pub/sub: every process (this one included) receives each message on its own
  * subscriber connection and delivers to its own sockets. The caller's client publishes; the subscriber
  * is a `duplicate()` we own and quit on close.
+ *
+ * Works on a single Redis, Sentinel and Redis Cluster: classic (not sharded) pub/sub is broadcast to
+ * every node of a cluster, so a PUBLISH on any node reaches a subscriber on any other. Each PUBLISH
+ * races `timeoutMs` (default 1500) and rejects with RedisDeadlineError when Redis stalls.
  */
-export function createRedisBus(redis: Redis, channel: string, handlers: BusHandlers, logger: RealtimeLogger): Bus {
+export function createRedisBus(redis: RedisLike, channel: string, handlers: BusHandlers, logger: RealtimeLogger, options: { timeoutMs?: number } = {}): Bus {
+  const timeoutMs = options.timeoutMs ?? 1500;
   // Our own subscriber may queue its SUBSCRIBE until it connects, even when the caller's client
   // runs with `enableOfflineQueue: false` (the setting the README recommends for fail-fast requests).
-  const sub = redis.duplicate({ enableOfflineQueue: true });
+  // A Cluster's duplicate takes (startupNodes, options); a Redis's takes (options).
+  const sub = redis.isCluster ? redis.duplicate([], { enableOfflineQueue: true }) : redis.duplicate({ enableOfflineQueue: true });
   sub.on('error', (err: Error) => logger.warn('realtime: redis subscriber error', { error: err.message }));
   sub.on('message', (ch: string, raw: string) => {
     if (ch !== channel) return;
@@ -91,7 +97,7 @@ export function createRedisBus(redis: Redis, channel: string, handlers: BusHandl
   subscribed.catch((err: Error) => logger.error('realtime: redis subscribe failed', { error: err.message }));
 
   const publish = async (env: Envelope): Promise<void> => {
-    await redis.publish(channel, JSON.stringify(env));
+    await withDeadline(redis.publish(channel, JSON.stringify(env)), timeoutMs, 'PUBLISH');
   };
 
   return {
