@@ -28,6 +28,8 @@ interface StoredChallenge {
   expiresAt: number;
 }
 
+const STORE_GRACE_SECONDS = 60;
+
 /** WebAuthn L2 §13.4.3 asks for at least 16 random bytes; 32 costs nothing more. */
 export const MIN_CHALLENGE_BYTES = 16;
 
@@ -73,7 +75,9 @@ export class ChallengeBook {
   async put(slot: ChallengeSlot, challenge: string, userId: string | null): Promise<number> {
     const expiresAt = this.now() + this.ttlSeconds * 1000;
     const value: StoredChallenge = { challenge, userId, expiresAt };
-    await this.store.set(this.key(slot), JSON.stringify(value), this.ttlSeconds * 1000);
+    // The store keeps it a minute longer than it is valid, so a late answer is told "expired" (start
+    // again) rather than "missing"; validity itself is checked on the injected clock in `take`.
+    await this.store.set(this.key(slot), JSON.stringify(value), (this.ttlSeconds + STORE_GRACE_SECONDS) * 1000);
     return expiresAt;
   }
 

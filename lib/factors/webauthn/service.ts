@@ -7,6 +7,8 @@ import {
   type PublicKeyCredentialCreationOptionsJSON,
   type PublicKeyCredentialRequestOptionsJSON,
   type RegistrationResponseJSON,
+  type VerifiedAuthenticationResponse,
+  type VerifiedRegistrationResponse,
 } from '@simplewebauthn/server';
 import type { EphemeralStore } from '../../stores/ephemeral';
 import type { WebauthnCredentialRecord } from '../../types';
@@ -60,6 +62,12 @@ export type WebauthnFailureReason =
   | 'counter_regression';
 
 export type WebauthnFailure = { ok: false; reason: WebauthnFailureReason };
+
+type RegistrationInfo = Extract<VerifiedRegistrationResponse, { verified: true }>['registrationInfo'];
+type AssertionInfo = VerifiedAuthenticationResponse['authenticationInfo'];
+
+/** WebAuthn L2 §5.4.3: the user handle is at most 64 bytes. */
+const MAX_USER_HANDLE_BYTES = 64;
 
 export type RegistrationResult = { ok: true; credential: WebauthnCredentialRecord; userVerified: boolean } | WebauthnFailure;
 
@@ -131,18 +139,20 @@ export class WebauthnService {
     existing: readonly WebauthnCredentialRecord[];
     binding: string;
   }): Promise<PublicKeyCredentialCreationOptionsJSON> {
+    const userHandle = Buffer.from(input.user.id, 'utf8');
+    if (userHandle.length === 0 || userHandle.length > MAX_USER_HANDLE_BYTES) throw new TypeError('a WebAuthn user handle (the user id) must be 1 to 64 bytes');
     const options = await generateRegistrationOptions({
       rpName: this.rpName,
       rpID: this.rpId,
       // The user handle is the user id (not the email): it is stored on the authenticator and comes
       // back in passwordless assertions, so it must not carry personal data.
-      userID: new Uint8Array(Buffer.from(input.user.id, 'utf8')),
+      userID: new Uint8Array(userHandle),
       userName: input.user.email,
       userDisplayName: input.user.name ?? input.user.email,
       challenge: challengeBytes(this.randomChallenge()),
       timeout: this.challengeTtlSeconds * 1000,
       attestationType: 'none',
-      excludeCredentials: input.existing.map((c) => ({ id: c.id, transports: [...c.transports] })),
+      excludeCredentials: input.existing.map((c) => ({ id: c.id, transports: sanitiseTransports(c.transports) })),
       // A fresh object per call: the library writes `requireResidentKey` into it.
       authenticatorSelection: { residentKey: 'preferred', userVerification: 'preferred' },
     });
@@ -164,24 +174,8 @@ export class WebauthnService {
   }): Promise<RegistrationResult> {
     const taken = await this.book.take({ tenantId: input.user.tenantId, purpose: 'register', binding: input.binding }, input.user.id);
     if (!taken.ok) return taken;
-    let info;
-    try {
-      const verified = await verifyRegistrationResponse({
-        response: input.response,
-        expectedChallenge: taken.challenge,
-        expectedOrigin: [...this.origins],
-        expectedRPID: this.rpId,
-        expectedType: 'webauthn.create',
-        requireUserPresence: true,
-        // 'preferred' at registration: a security key without a PIN is still a valid second factor.
-        requireUserVerification: false,
-      });
-      if (!verified.verified) return fail('invalid_response');
-      info = verified.registrationInfo;
-    } catch {
-      // The library's messages quote the challenge and origins: they stay here.
-      return fail('invalid_response');
-    }
+    const info = await this.checkRegistration(input.response, taken.challenge);
+    if (!info) return fail('invalid_response');
     const { credential } = info;
     if (input.existing?.some((c) => c.id === credential.id)) return fail('already_registered');
     const at = new Date(this.now());
@@ -213,7 +207,7 @@ export class WebauthnService {
       challenge: challengeBytes(this.randomChallenge()),
       timeout: this.challengeTtlSeconds * 1000,
       userVerification: passwordless ? 'required' : 'preferred',
-      allowCredentials: passwordless ? [] : input.user.credentials.map((c) => ({ id: c.id, transports: [...c.transports] })),
+      allowCredentials: passwordless ? [] : input.user.credentials.map((c) => ({ id: c.id, transports: sanitiseTransports(c.transports) })),
     });
     const tenantId = passwordless ? input.tenantId : input.user.tenantId;
     const userId = passwordless ? null : input.user.id;
@@ -235,23 +229,8 @@ export class WebauthnService {
     if (typeof responseId !== 'string') return fail('invalid_response');
     const stored = input.credentials.find((c) => c.id === responseId);
     if (!stored) return fail('unknown_credential');
-    let info;
-    try {
-      const verified = await verifyAuthenticationResponse({
-        response: input.response,
-        expectedChallenge: taken.challenge,
-        expectedOrigin: [...this.origins],
-        expectedRPID: this.rpId,
-        expectedType: 'webauthn.get',
-        // Counter 0 here: the library would compare counters before the signature; we compare after.
-        credential: { id: stored.id, publicKey: toPublicKeyBytes(stored.publicKey), counter: 0, transports: [...stored.transports] },
-        requireUserVerification: input.requireUserVerification,
-      });
-      if (!verified.verified) return fail('invalid_response');
-      info = verified.authenticationInfo;
-    } catch {
-      return fail('invalid_response');
-    }
+    const info = await this.checkAssertion(input.response, taken.challenge, stored, input.requireUserVerification);
+    if (!info) return fail('invalid_response');
     // WebAuthn L2 §7.2 step 21: a counter that does not grow (when either side counts) may be a clone.
     if ((info.newCounter > 0 || stored.counter > 0) && info.newCounter <= stored.counter) return fail('counter_regression');
     const userHandle = decodeUserHandle(input.response.response?.userHandle);
@@ -266,6 +245,48 @@ export class WebauthnService {
       userHandle,
       backedUp: info.credentialBackedUp,
     };
+  }
+
+  /** The library's checks; null when it refuses. Its messages quote the challenge and origins: they stay here. */
+  private async checkRegistration(response: RegistrationResponseJSON, challenge: string): Promise<RegistrationInfo | null> {
+    try {
+      const verified = await verifyRegistrationResponse({
+        response,
+        expectedChallenge: challenge,
+        expectedOrigin: [...this.origins],
+        expectedRPID: this.rpId,
+        expectedType: 'webauthn.create',
+        requireUserPresence: true,
+        // 'preferred' at registration: a security key without a PIN is still a valid second factor.
+        requireUserVerification: false,
+      });
+      return verified.verified ? verified.registrationInfo : null;
+    } catch {
+      return null;
+    }
+  }
+
+  private async checkAssertion(
+    response: AuthenticationResponseJSON,
+    challenge: string,
+    stored: WebauthnCredentialRecord,
+    requireUserVerification: boolean,
+  ): Promise<AssertionInfo | null> {
+    try {
+      const verified = await verifyAuthenticationResponse({
+        response,
+        expectedChallenge: challenge,
+        expectedOrigin: [...this.origins],
+        expectedRPID: this.rpId,
+        expectedType: 'webauthn.get',
+        // Counter 0 here: the library compares counters before the signature; we compare after it.
+        credential: { id: stored.id, publicKey: toPublicKeyBytes(stored.publicKey), counter: 0, transports: sanitiseTransports(stored.transports) },
+        requireUserVerification,
+      });
+      return verified.verified ? verified.authenticationInfo : null;
+    } catch {
+      return null;
+    }
   }
 }
 
