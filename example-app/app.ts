@@ -228,7 +228,7 @@ export async function createExampleApp(cfg: ExampleConfig, opts: ExampleOptions 
   });
   // The last sync's status, for a dashboard opened after (or during) a run.
   api.get('/sync/last', stepUp.requireAuth(), (req, res) => {
-    res.json({ last: sync.lastStatus(req.user!.tenant) });
+    res.json(sync.view(req.user!.tenant));
   });
   // The admin page's view of its own tenant (the admin API lists tenants to superadmins only).
   api.get('/tenant', stepUp.requireAuth({ aal: 2, roles: ['admin', 'superadmin'] }), (req, res, next) => {

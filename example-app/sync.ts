@@ -1,10 +1,11 @@
 /**
  * The example app's simulated sync job: `started`, then one `progress` per stage, then `completed`
  * with `recordsImported`, one step every `stepMs` (default 2.5 s: about 15 s in all, long enough to
- * watch the stages go by). One sync per tenant at a time. Every status carries the stage list and
- * the current stage, so a tab that opens mid-run (or after it) can draw the whole picture from one
- * status: the runner keeps each tenant's last one (`lastStatus`). When a run ends, the person who
- * started it gets a notification.
+ * watch the stages go by). One sync per tenant at a time. A progress status's message is the name
+ * of its stage (the realtime protocol carries status, progress, message, recordsImported and error
+ * only), so a page that knows the stage list (`view()`) can tick them off. The runner keeps each
+ * tenant's last status, so a tab that opens mid-run (or after it) can show it. When a run ends, the
+ * person who started it gets a notification.
  *
  * The timer is injected (`schedule`), so tests run the steps by hand instead of sleeping.
  */
@@ -101,6 +102,11 @@ export class SyncRunner {
     return this.last.get(tenant) ?? null;
   }
 
+  /** What a dashboard needs to draw the sync card: the stage names and the last status. */
+  view(tenant: string): { stages: readonly string[]; last: LastSync | null } {
+    return { stages: SYNC_STAGES, last: this.lastStatus(tenant) };
+  }
+
   /** Starts a run for `tenant`; false (and nothing emitted) when one is already running. */
   start(tenant: string, starter?: SyncStarter): boolean {
     if (this.running.has(tenant)) return false;
@@ -151,9 +157,10 @@ export class SyncRunner {
   }
 
   private send(tenant: string, step: SyncPayload): void {
-    const payload: SyncPayload = { ...step, stages: SYNC_STAGES };
-    this.last.set(tenant, { ...payload, at: new Date(this.now()).toISOString() });
-    this.deliver(() => this.opts.emit(tenant, payload));
+    this.last.set(tenant, { ...step, stages: SYNC_STAGES, at: new Date(this.now()).toISOString() });
+    // Over the wire: the protocol's keys only (it refuses others).
+    const { stage: _stage, stages: _stages, ...wire } = step;
+    this.deliver(() => this.opts.emit(tenant, wire));
   }
 
   private deliver(fn: () => unknown): void {

@@ -8,8 +8,11 @@ const LIVE_TEXT: Record<RealtimeStatus, string> = {
   disconnected: 'Live updates: disconnected',
 };
 
-/** A sync status as the dashboard receives it: the plugin's frame plus the demo job's stage list. */
-type SyncView = Omit<SyncStatusEvent, 'type' | 'tenant' | 'at'> & { stage?: number; stages?: string[]; at?: number | string };
+/** A sync status: a live frame, or the last one the server kept (`GET /api/sync/last`). */
+type SyncView = Omit<SyncStatusEvent, 'type' | 'tenant' | 'at'> & { at?: number | string };
+
+/** The demo job's stage names; a progress status's message is the stage it is in. */
+let stages: string[] = [];
 
 function showProfile(s: SessionView): void {
   const u = s.user!;
@@ -35,10 +38,10 @@ function liveStatus(status: RealtimeStatus, detail: RealtimeStatusDetail): void 
 /** The stage list: done, the one running now, and those still to come. */
 function showStages(e: SyncView): void {
   const list = $('sync-stages');
-  if (!e.stages?.length) return;
-  const current = e.stage ?? 0;
+  if (!stages.length) return;
+  const current = Math.max(0, stages.indexOf(e.message ?? ''));
   list.replaceChildren(
-    ...e.stages.map((name, i) => {
+    ...stages.map((name, i) => {
       const state = e.status === 'completed' || i < current ? 'done' : i === current && e.status !== 'error' ? 'active' : 'todo';
       const li = el('li', { textContent: name });
       li.dataset.state = state;
@@ -98,9 +101,10 @@ async function main(): Promise<void> {
   rt.onNotification(addNotification);
 
   // A sync that ran (or is running) before this tab opened: its last status, unless a live one came first.
-  api<{ last: SyncView | null }>('GET', '/api/sync/last')
-    .then(({ last }) => {
-      if (last && !liveSeen) showSync(last, last.status === 'started' || last.status === 'progress');
+  api<{ stages: string[]; last: SyncView | null }>('GET', '/api/sync/last')
+    .then((view) => {
+      stages = view.stages;
+      if (view.last && !liveSeen) showSync(view.last, view.last.status === 'started' || view.last.status === 'progress');
     })
     .catch(() => undefined);
 

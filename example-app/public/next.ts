@@ -18,6 +18,8 @@ export function safeNext(next: string | null | undefined, origin: string, fallba
     return home;
   }
   if (url.origin !== new URL(origin).origin || (url.protocol !== 'http:' && url.protocol !== 'https:')) return home;
+  // `//evil.example@host/`: same origin, but a path never carries credentials; refuse the trick.
+  if (url.username || url.password) return home;
   return url.href;
 }
 

@@ -1,12 +1,13 @@
 /**
  * The example app's simulated sync: the runner alone (timer driven by hand), then over the real
- * WebSocket of an app started on a free port: started, 20/50/70, completed; 409 while it runs.
+ * WebSocket of an app started on a free port: started, one status per stage, completed; 409 while it
+ * runs; the last status kept for tabs opened later; a notification to whoever started it.
  */
 import request from 'supertest';
 import WebSocket from 'ws';
 import { loadConfig } from '../../example-app/config';
 import { startServer, type RunningExample } from '../../example-app/server';
-import { SYNC_STEPS, SyncRunner, type Schedule, type SyncPayload } from '../../example-app/sync';
+import { SYNC_STAGES, SYNC_STEPS, SyncRunner, type Schedule, type SyncPayload } from '../../example-app/sync';
 import { FAST_ARGON2 } from '../helpers/app';
 
 const KEYS = `k1:${'ab'.repeat(32)}`;
@@ -41,6 +42,27 @@ describe('SyncRunner', () => {
     while (timer.queue.length) timer.step();
     expect(sent.filter(([t]) => t === 'a').map(([, p]) => p.status)).toEqual(['started', 'started', ...SYNC_STEPS.map((s) => s.status)]);
     expect(sent[sent.length - 1]![1]).toMatchObject({ status: 'completed', progress: 100, recordsImported: 7 });
+  });
+
+  it('lasts 10-20 s by default, in named stages; keeps the last status; notifies whoever started it', () => {
+    const timer = manualTimer();
+    const delays: number[] = [];
+    const schedule: Schedule = (fn, ms) => (delays.push(ms), timer.schedule(fn, ms));
+    const notes: unknown[] = [];
+    const runner = new SyncRunner({ emit: () => undefined, schedule, records: () => 9, now: () => Date.parse('2026-03-01T12:00:00Z'), notify: (who, n) => notes.push([who, n]) });
+    expect(runner.lastStatus('a')).toBeNull();
+    runner.start('a', { tenantId: 't1', userId: 'u1' });
+    expect(runner.lastStatus('a')).toMatchObject({ status: 'started', stage: 0, stages: SYNC_STAGES });
+    timer.step();
+    timer.step();
+    expect(runner.lastStatus('a')).toMatchObject({ status: 'progress', stage: 1, message: SYNC_STAGES[1] });
+    expect(notes).toEqual([]);
+    while (timer.queue.length) timer.step();
+    const total = delays.reduce((a, b) => a + b, 0);
+    expect(total).toBeGreaterThanOrEqual(10_000);
+    expect(total).toBeLessThanOrEqual(20_000);
+    expect(runner.lastStatus('a')).toEqual(expect.objectContaining({ status: 'completed', recordsImported: 9, at: '2026-03-01T12:00:00.000Z' }));
+    expect(notes).toEqual([[{ tenantId: 't1', userId: 'u1' }, { level: 'success', title: 'Sync finished', message: '9 records imported for a.' }]]);
   });
 
   it('reports an emit that fails instead of throwing', async () => {
@@ -85,7 +107,7 @@ describe('example app: simulated sync over the WebSocket', () => {
     expect(status).toBe(403);
   });
 
-  it('emits started, 20/50/70 with messages, then completed with recordsImported; 409 while it runs', async () => {
+  it('emits started, one progress per stage, then completed with recordsImported; 409 while it runs; notifies the starter', async () => {
     const { ws, frames } = await openSocket();
     const start = () => request(running.url).post('/api/sync/start').set('cookie', cookie).set('origin', running.url).set('content-type', 'application/json').send('{}');
     const first = await start();
@@ -101,15 +123,16 @@ describe('example app: simulated sync over the WebSocket', () => {
     }
     await until(() => frames.some((f) => f.status === 'completed'));
     const sync = frames.filter((f) => f.type === 'syncStatus') as unknown as (SyncPayload & { tenant: string })[];
-    expect(sync.map((f) => [f.status, f.progress])).toEqual([
-      ['started', 0],
-      ['progress', 20],
-      ['progress', 50],
-      ['progress', 70],
-      ['completed', 100],
-    ]);
+    expect(sync.map((f) => [f.status, f.progress])).toEqual([['started', 0], ...SYNC_STEPS.map((s) => [s.status, s.progress])]);
     expect(sync.every((f) => f.tenant === 'acme' && typeof f.message === 'string')).toBe(true);
-    expect(sync[4]!.recordsImported).toBe(321);
+    // Each progress status names its stage, in order.
+    expect(sync.filter((f) => f.status === 'progress').map((f) => f.message)).toEqual(SYNC_STAGES);
+    expect(sync[sync.length - 1]!.recordsImported).toBe(321);
+    await until(() => frames.some((f) => f.type === 'notification'));
+    expect(frames.find((f) => f.type === 'notification')).toMatchObject({ level: 'success', title: 'Sync finished', message: '321 records imported for acme.' });
+    // A tab opened now reads the result.
+    const last = await request(running.url).get('/api/sync/last').set('cookie', cookie).expect(200);
+    expect(last.body).toMatchObject({ stages: SYNC_STAGES, last: { status: 'completed', recordsImported: 321 } });
     // Done: a new run may start.
     expect((await start()).status).toBe(202);
     while (timer.queue.length) timer.step();
