@@ -347,6 +347,17 @@ describe('authentication as a second factor', () => {
     expect(await verify(h, fx, a, [cred])).toEqual({ ok: false, reason: 'invalid_response' });
   });
 
+  it('lets exactly one of two concurrent verifications of the same assertion through', async () => {
+    const fx = sf();
+    const cred = await registered(fx);
+    const a = fx.authentications[0];
+    const h = harness(fx.meta.origin);
+    await issueFor(h, fx, a, [cred]);
+    const results = await Promise.all([verify(h, fx, a, [cred]), verify(h, fx, a, [cred])]);
+    expect(results.filter((r) => r.ok)).toHaveLength(1);
+    expect(results.filter((r) => !r.ok)).toEqual([{ ok: false, reason: 'challenge_missing' }]);
+  });
+
   it('binds the challenge to the session and the purpose', async () => {
     const fx = sf();
     const cred = await registered(fx);
