@@ -48,3 +48,10 @@ export async function dropDatabases(conn: Connection | undefined, prefix: string
     await conn.close().catch(() => undefined);
   }
 }
+
+/** MONGODB_URI with its database replaced by `dbName` (hosts and query string kept). */
+export function uriWithDb(dbName: string, uri = mongoUri()): string {
+  const m = /^(mongodb(?:\+srv)?:\/\/[^/?]+)\/?[^?]*(\?.*)?$/.exec(uri);
+  if (!m) throw new Error('MONGODB_URI is not a mongodb:// URI');
+  return `${m[1]}/${dbName}${m[2] ?? ''}`;
+}

@@ -1,11 +1,15 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
+import type { Connection } from 'mongoose';
 import { main, parseArgs, CliUsageError, type CliStores } from '../../lib/cli';
-import { MemoryAuditStore, MemoryTenantStore, MemoryUserStore } from '../../lib/stores/memory';
+import { createMemoryStores } from '../../lib/stores/memory';
+import { createMongooseStores } from '../../lib/stores/mongoose';
 import { FAST_ARGON2 } from '../helpers/app';
+import { connect, dbPrefix, describeWithMongo, dropDatabases, uriWithDb } from '../helpers/mongo';
 
-// The operator CLI. Argument parsing and the command flow run here on memory stores injected in
-// place of MongoDB (none is available on this machine); the bin script is run once for real.
+// The operator CLI: argument parsing; the command flow on memory stores (fast, every branch); then every
+// command against the MongoDB the suites use (MONGODB_URI or the private FerretDB), in both layouts, and
+// the bin script for real.
 
 describe('passport-stepup CLI: arguments', () => {
   it('parses create-tenant', () => {
@@ -34,6 +38,10 @@ describe('passport-stepup CLI: arguments', () => {
     expect(parseArgs(['--help'])).toEqual({ command: 'help' });
     for (const argv of [
       ['drop-tenant'],
+      ['remove-tenant', '--slug', 'acme'],
+      ['remove-tenant', '--slug', 'acme', '--confirm', 'acme2'],
+      ['remove-tenant', '--slug', 'acme', '--confirm', 'ACME'],
+      ['ensure-indexes', '--force'],
       ['create-tenant', '--slug', 'acme', '--name', 'Acme'],
       ['create-tenant', '--slug', 'acme', '--name', 'Acme', '--admin-email', 'a@acme.test', '--tenant-id', 'x'],
       ['create-tenant', 'acme', '--slug', 'acme', '--name', 'Acme', '--admin-email', 'a@acme.test'],
@@ -45,8 +53,16 @@ describe('passport-stepup CLI: arguments', () => {
   });
 });
 
+describe('passport-stepup CLI: index and removal arguments', () => {
+  it('parses ensure-indexes and remove-tenant with its typed confirmation', () => {
+    expect(parseArgs(['ensure-indexes'])).toEqual({ command: 'ensure-indexes' });
+    expect(parseArgs(['remove-tenant', '--slug', 'acme', '--confirm', 'acme'])).toEqual({ command: 'remove-tenant', slug: 'acme' });
+    expect(() => parseArgs(['remove-tenant', '--slug', 'acme', '--confirm', 'acme '])).toThrow(/--confirm must repeat the slug/);
+  });
+});
+
 describe('passport-stepup CLI: commands', () => {
-  const stores = { users: new MemoryUserStore(), tenants: new MemoryTenantStore(), audit: new MemoryAuditStore() };
+  const stores = createMemoryStores();
   const opened: string[] = [];
   let closed = 0;
   const openStores = async (uri: string): Promise<CliStores> => {
@@ -122,6 +138,78 @@ describe('passport-stepup CLI: commands', () => {
     const r = await run(['create-tenant', '--slug', 'acme']);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/--name is required[\s\S]*usage:/);
+  });
+});
+
+const PREFIX = dbPrefix('cli');
+
+describeWithMongo('passport-stepup CLI on MongoDB', () => {
+  let conn: Connection;
+  beforeAll(async () => {
+    conn = await connect(`${PREFIX}_probe`);
+  });
+  afterAll(() => dropDatabases(conn, PREFIX));
+
+  async function cli(argv: string[], env: NodeJS.ProcessEnv) {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await main(argv, env, { options: { password: { argon2: FAST_ARGON2 } }, out: (l) => out.push(l), err: (l) => err.push(l) });
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  }
+
+  for (const layout of ['shared', 'database-per-tenant'] as const) {
+    it(`${layout}: create-superadmin, create-tenant, ensure-indexes and remove-tenant write where the app reads`, async () => {
+      const db = `${PREFIX}_${layout === 'shared' ? 's' : 'p'}`;
+      const env = { MONGODB_URI: uriWithDb(db), STEPUP_MONGODB_LAYOUT: layout, STEPUP_MONGODB_DATABASE_PREFIX: `${db}_`, ROOT_PW: 'a long root password' };
+      const app = createMongooseStores(conn.useDb(db, { useCache: true }), { layout, databasePrefix: `${db}_` });
+
+      expect(await cli(['ensure-indexes'], env)).toMatchObject({ code: 0, out: JSON.stringify({ indexes: 'ok', layout }) });
+      const indexes = (await conn.useDb(db).collection('users').indexes()).map((i) => [i.key, Boolean(i.unique)]);
+      expect(indexes).toContainEqual([{ tenantId: 1, email: 1 }, true]);
+
+      const root = await cli(['create-superadmin', '--email', 'root@platform.test', '--password-env', 'ROOT_PW'], env);
+      expect(root).toMatchObject({ code: 0, err: '' });
+      expect(JSON.parse(root.out).created).toEqual({ tenant: true, user: true });
+      const made = await cli(['create-tenant', '--slug', 'acme', '--name', 'Acme', '--admin-email', 'Boss@Acme.test'], env);
+      expect(made).toMatchObject({ code: 0, err: '' });
+      expect((await cli(['create-tenant', '--slug', 'acme', '--name', 'Acme', '--admin-email', 'x@acme.test'], env)).err).toMatch(/slug exists/);
+
+      // The app's stores (same layout) see what the CLI wrote, in the databases the layout says.
+      const acme = (await app.tenants.findBySlug('acme'))!;
+      const platform = (await app.tenants.findBySlug('platform'))!;
+      const boss = (await app.users.findByEmail(acme.id, 'boss@acme.test'))!;
+      expect(boss.roles).toEqual(['admin']);
+      expect(boss.passwordHash).toMatch(/^\$argon2id\$/);
+      expect((await app.users.list(platform.id, { limit: 5 })).map((u) => u.roles)).toEqual([['superadmin']]);
+      expect(await conn.useDb(app.databaseName('acme')).collection('users').countDocuments({ tenantId: acme.id })).toBe(1);
+      expect(app.databaseName('acme')).toBe(layout === 'shared' ? db : `${db}_acme`);
+
+      // Removal: a typed confirmation, then the data and the registry entry go; audited on the platform trail.
+      expect((await cli(['remove-tenant', '--slug', 'acme'], env)).code).toBe(2);
+      expect((await cli(['remove-tenant', '--slug', 'platform', '--confirm', 'platform'], env)).code).toBe(1);
+      const removed = await cli(['remove-tenant', '--slug', 'acme', '--confirm', 'acme'], env);
+      expect(removed).toMatchObject({ code: 0, out: JSON.stringify({ removed: 'acme', found: true }) });
+      expect(await app.tenants.findBySlug('acme')).toBeNull();
+      expect(await conn.useDb(app.databaseName('acme')).collection('users').countDocuments({ tenantId: acme.id })).toBe(0);
+      expect((await app.users.list(platform.id, { limit: 5 })).length).toBe(1);
+      const trail = await app.audit.list(platform.id, { limit: 10 });
+      expect(trail[0]).toMatchObject({ type: 'tenant_removed', details: { slug: 'acme', tenantId: acme.id, via: 'cli' } });
+      if (layout === 'database-per-tenant') {
+        const { databases } = await conn.db!.admin().listDatabases({ nameOnly: true });
+        expect(databases.map((d) => d.name)).not.toContain(`${db}_acme`);
+      }
+    });
+  }
+
+  it('bin/passport-stepup.js ensure-indexes runs against the server', async () => {
+    const bin = path.join(__dirname, '..', '..', 'bin', 'passport-stepup.js');
+    const r = await new Promise<{ code: number; stdout: string }>((resolve) => {
+      execFile(process.execPath, [bin, 'ensure-indexes'], { env: { ...process.env, MONGODB_URI: uriWithDb(`${PREFIX}_bin`) }, timeout: 60_000 }, (error, stdout) =>
+        resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout }),
+      );
+    });
+    expect(r).toEqual({ code: 0, stdout: `${JSON.stringify({ indexes: 'ok', layout: 'shared' })}\n` });
+    expect((await conn.useDb(`${PREFIX}_bin`).collection('tenants').indexes()).some((i) => i.unique && i.key.slug === 1)).toBe(true);
   });
 });
 
