@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import express, { type Express, type RequestHandler } from 'express';
 import helmet from 'helmet';
 import { Redis, type RedisOptions } from 'ioredis';
@@ -179,6 +180,9 @@ export async function createExampleApp(cfg: ExampleConfig, opts: ExampleOptions 
     keys: cfg.keys,
     stores,
     redis,
+    // Memory users are new at every boot (ids restart): sessions in Redis from an earlier boot must not
+    // match them, so the key prefix is scoped to this boot. With MongoDB users, sessions survive restarts.
+    redisPrefix: redis && !cfg.mongodbUri ? `stepup:boot-${randomBytes(6).toString('hex')}:` : undefined,
     allowedOrigins: origins,
     now,
     passport: new Passport(),
