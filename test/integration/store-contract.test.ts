@@ -1,6 +1,6 @@
 import type { Connection } from 'mongoose';
 import { createMemoryStores } from '../../lib/stores/memory';
-import { createMongooseStores, type MongooseLayout } from '../../lib/stores/mongoose';
+import { createMongooseStores, tenantDatabaseName, type MongooseLayout } from '../../lib/stores/mongoose';
 import { DEFAULT_POLICY } from '../../lib/types';
 import { runStoreContract } from '../helpers/store-contract';
 import { connect, dbPrefix, describeWithMongo, dropDatabases } from '../helpers/mongo';
@@ -19,9 +19,11 @@ let n = 0;
 async function freshMongo(layout: MongooseLayout, now?: () => number) {
   conn ??= await connect(`${PREFIX}_root`);
   const id = ++n;
-  const stores = createMongooseStores(conn.useDb(`${PREFIX}_${id}`, { useCache: true }), { layout, now, databasePrefix: `${PREFIX}_${id}_` });
+  const db = conn.useDb(`${PREFIX}_${id}`, { useCache: true });
+  const options = { layout, now, databasePrefix: `${PREFIX}_${id}_` };
+  const stores = createMongooseStores(db, options);
   await stores.ensureIndexes();
-  return stores;
+  return Object.assign(stores, { databaseName: (slug: string) => tenantDatabaseName(db, options, slug) });
 }
 
 describeWithMongo('mongoose stores', () => {
@@ -35,7 +37,9 @@ describeWithMongo('mongoose stores', () => {
         conn ??= await connect(`${PREFIX}_root`);
         const id = ++n;
         const db = conn.useDb(`${PREFIX}_${id}`, { useCache: true });
-        const stores = createMongooseStores(db, { layout, databasePrefix: `${PREFIX}_${id}_` });
+        const options = { layout, databasePrefix: `${PREFIX}_${id}_` };
+        const stores = createMongooseStores(db, options);
+        const databaseName = (slug: string) => tenantDatabaseName(db, options, slug);
         await stores.tenants.findBySlug('nope'); // compiles the models, touches the server
         const names = async (dbName: string, coll: string) =>
           conn!.useDb(dbName).collection(coll).indexes().then((ix) => ix.map((i) => JSON.stringify(i.key) + (i.unique ? '!' : '')), () => []);
@@ -47,8 +51,8 @@ describeWithMongo('mongoose stores', () => {
         expect(await names(db.name, 'audit_events')).toContain('{"tenantId":1,"at":-1,"_id":-1}');
         // A tenant created later has its unique email from its first user on (its own database, if any).
         const t = await stores.tenants.create({ slug: 'later', name: 'Later', policy: { ...DEFAULT_POLICY } });
-        expect(await names(stores.databaseName('later'), 'users')).toContain('{"tenantId":1,"email":1}!');
-        expect(stores.databaseName('later')).toBe(layout === 'shared' ? db.name : `${PREFIX}_${id}_later`);
+        expect(await names(databaseName('later'), 'users')).toContain('{"tenantId":1,"email":1}!');
+        expect(databaseName('later')).toBe(layout === 'shared' ? db.name : `${PREFIX}_${id}_later`);
         await stores.users.create({ tenantId: t.id, email: 'a@x.test', roles: ['user'], passwordHash: 'h' });
         await expect(stores.users.create({ tenantId: t.id, email: 'a@x.test', roles: ['user'], passwordHash: 'h' })).rejects.toMatchObject({ code: 'conflict' });
       });

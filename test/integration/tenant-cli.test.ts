@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Connection } from 'mongoose';
 import { main, parseArgs, CliUsageError, type CliStores } from '../../lib/cli';
 import { createMemoryStores } from '../../lib/stores/memory';
-import { createMongooseStores } from '../../lib/stores/mongoose';
+import { createMongooseStores, tenantDatabaseName } from '../../lib/stores/mongoose';
 import { FAST_ARGON2 } from '../helpers/app';
 import { connect, dbPrefix, describeWithMongo, dropDatabases, uriWithDb } from '../helpers/mongo';
 
@@ -161,7 +161,9 @@ describeWithMongo('passport-stepup CLI on MongoDB', () => {
     it(`${layout}: create-superadmin, create-tenant, ensure-indexes and remove-tenant write where the app reads`, async () => {
       const db = `${PREFIX}_${layout === 'shared' ? 's' : 'p'}`;
       const env = { MONGODB_URI: uriWithDb(db), STEPUP_MONGODB_LAYOUT: layout, STEPUP_MONGODB_DATABASE_PREFIX: `${db}_`, ROOT_PW: 'a long root password' };
-      const app = createMongooseStores(conn.useDb(db, { useCache: true }), { layout, databasePrefix: `${db}_` });
+      const appDb = conn.useDb(db, { useCache: true });
+      const app = createMongooseStores(appDb, { layout, databasePrefix: `${db}_` });
+      const databaseName = (slug: string) => tenantDatabaseName(appDb, { layout, databasePrefix: `${db}_` }, slug);
 
       expect(await cli(['ensure-indexes'], env)).toMatchObject({ code: 0, out: JSON.stringify({ indexes: 'ok', layout }) });
       const indexes = (await conn.useDb(db).collection('users').indexes()).map((i) => [i.key, Boolean(i.unique)]);
@@ -181,8 +183,8 @@ describeWithMongo('passport-stepup CLI on MongoDB', () => {
       expect(boss.roles).toEqual(['admin']);
       expect(boss.passwordHash).toMatch(/^\$argon2id\$/);
       expect((await app.users.list(platform.id, { limit: 5 })).map((u) => u.roles)).toEqual([['superadmin']]);
-      expect(await conn.useDb(app.databaseName('acme')).collection('users').countDocuments({ tenantId: acme.id })).toBe(1);
-      expect(app.databaseName('acme')).toBe(layout === 'shared' ? db : `${db}_acme`);
+      expect(await conn.useDb(databaseName('acme')).collection('users').countDocuments({ tenantId: acme.id })).toBe(1);
+      expect(databaseName('acme')).toBe(layout === 'shared' ? db : `${db}_acme`);
 
       // Removal: a typed confirmation, then the data and the registry entry go; audited on the platform trail.
       expect((await cli(['remove-tenant', '--slug', 'acme'], env)).code).toBe(2);
@@ -190,7 +192,7 @@ describeWithMongo('passport-stepup CLI on MongoDB', () => {
       const removed = await cli(['remove-tenant', '--slug', 'acme', '--confirm', 'acme'], env);
       expect(removed).toMatchObject({ code: 0, out: JSON.stringify({ removed: 'acme', found: true }) });
       expect(await app.tenants.findBySlug('acme')).toBeNull();
-      expect(await conn.useDb(app.databaseName('acme')).collection('users').countDocuments({ tenantId: acme.id })).toBe(0);
+      expect(await conn.useDb(databaseName('acme')).collection('users').countDocuments({ tenantId: acme.id })).toBe(0);
       expect((await app.users.list(platform.id, { limit: 5 })).length).toBe(1);
       const trail = await app.audit.list(platform.id, { limit: 10 });
       expect(trail[0]).toMatchObject({ type: 'tenant_removed', details: { slug: 'acme', tenantId: acme.id, via: 'cli' } });

@@ -35,7 +35,6 @@ export interface MongooseStores extends StoreSet {
   users: MongooseUserStore;
   tenants: MongooseTenantStore;
   audit: MongooseAuditStore;
-  layout: MongooseLayout;
   /** Creates every index the stores rely on (unique email per tenant, unique slug, paging). Idempotent. */
   ensureIndexes(): Promise<void>;
   /**
@@ -43,8 +42,15 @@ export interface MongooseStores extends StoreSet {
    * registry entry. Idempotent: running it again finishes an interrupted removal. Refuses the platform tenant.
    */
   dropTenantData(slug: string): Promise<void>;
-  /** The database holding a tenant's users (tests and operators; the registry's for the platform tenant). */
-  databaseName(slug: string): string;
+}
+
+/**
+ * The database that holds a tenant's users and audit events under these options (the connection's own
+ * for the shared layout and for the platform tenant). For operators and tests; the stores find it themselves.
+ */
+export function tenantDatabaseName(conn: Connection, options: MongooseStoreOptions, slug: string): string {
+  const perTenant = options.layout === 'database-per-tenant';
+  return perTenant && slug !== (options.platformSlug ?? 'platform') ? `${options.databasePrefix ?? 'tenant_'}${slug}` : conn.name;
 }
 
 const SLUG = /^[a-z0-9-]{1,63}$/;
@@ -82,7 +88,6 @@ export function createMongooseStores(conn: Connection, options: MongooseStoreOpt
   const platform = models(conn);
   const perTenant = layout === 'database-per-tenant';
 
-  const databaseName = (slug: string) => (perTenant && slug !== platformSlug ? `${prefix}${slug}` : conn.name);
   const dbOf = (slug: string) => (perTenant && slug !== platformSlug ? conn.useDb(`${prefix}${slug}`, { useCache: true }) : conn);
 
   // Slugs never change, so a tenant id maps to one database for good; `fresh` re-reads the registry.
@@ -137,8 +142,7 @@ export function createMongooseStores(conn: Connection, options: MongooseStoreOpt
     users,
     tenants,
     audit,
-    layout,
-    databaseName,
+    // Exactly the keys `createStepUp({ stores })` takes: it refuses unknown ones.
     async ensureIndexes() {
       await Promise.all([platform.tenants.createIndexes(), platform.users.createIndexes(), platform.claims.createIndexes(), platform.audit.createIndexes()]);
       if (!perTenant) return;
