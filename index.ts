@@ -8,8 +8,35 @@
  * app.use('/auth', stepUp.router);
  * app.get('/api/profile', stepUp.requireAuth({ aal: 2 }), (req, res) => res.json(req.user));
  */
-export { createStepUp, type StepUp } from './stepup';
-export type { StepUpOptions, Logger } from './lib/config';
+import { Router, type RequestHandler } from 'express';
+import defaultPassport from 'passport';
+import type { Store } from 'express-session';
+import { resolveOptions, type StepUpOptions } from './lib/config';
+import { createContext, createEphemeral, type StepUpContext } from './lib/context';
+import { verifySecondFactor } from './lib/auth/second-factor';
+import { verifyPassword } from './lib/auth/password';
+import type { EndReason } from './lib/auth/sessions';
+import { createTenant, createUser } from './lib/admin/provision';
+import { bootstrapSuperadmin, type BootstrapResult } from './lib/admin/actions';
+import type { StepUpEvents } from './lib/events';
+import type { AuditStore, TenantStore, UserStore } from './lib/stores/ports';
+import { createRealtime, REALTIME_CLOSE_CODES, type Realtime } from './lib/realtime';
+import { checkAuthenticated, type MfaSession } from './lib/state/machine';
+import { createLifecycle, type Lifecycle } from './lib/account/index';
+import { CodeStrategy, CODE_STRATEGIES } from './strategies/code';
+import { PasswordStrategy } from './strategies/password';
+import type { PassportLike } from './routes/passport-like';
+import { createSessionStore } from './routes/session-store';
+import { cookieName, factorTarget, sessionMiddleware } from './routes/http-session';
+import { requireAuth, requireStepUp, type RequireAuthOptions, type RequireStepUpOptions } from './routes/guards';
+import { errorHandler, jsonOnly, metaOf, originCheck, sendError } from './routes/http';
+import { authRoutes } from './routes/auth';
+import { mfaRoutes } from './routes/mfa';
+import { oobRoutes } from './routes/oob';
+import { accountRoutes } from './routes/account';
+import { adminRoutes } from './routes/admin';
+
+export type { StepUpOptions, Logger, SessionStoreLike, RealtimeSettings } from './lib/config';
 export type { Lifecycle, LifecycleOptions } from './lib/account/index';
 export type { Mailer, SmsSender, MailMessage, SmsMessage } from './lib/delivery/ports';
 export { SmtpMailer, WebhookSmsSender, DevOutbox, verifyWebhookSignature, signWebhook, type OutboxEntry } from './lib/delivery';
@@ -25,18 +52,163 @@ export { createRealtime, REALTIME_CLOSE_CODES } from './lib/realtime';
 export type { Realtime, RealtimeOptions, SyncStatusPayload, NotificationPayload, NotificationTarget } from './lib/realtime';
 export { SecretBox, type KeyRingEntry } from './lib/crypto/secretbox';
 export { PasswordStrategy } from './strategies/password';
-export { TotpStrategy } from './strategies/totp';
-export { BackupCodeStrategy } from './strategies/backup-code';
-export { EmailOtpStrategy } from './strategies/email-otp';
-export { SmsOtpStrategy } from './strategies/sms-otp';
-export type {
-  Method,
-  Role,
-  TenantPolicy,
-  TenantRecord,
-  UserRecord,
-  StepUpUser,
-  AuditEvent,
-} from './lib/types';
+export { CodeStrategy, CODE_STRATEGIES, type CodeSpec } from './strategies/code';
+export { sendError } from './routes/http';
+export type { Method, Role, TenantPolicy, TenantRecord, UserRecord, StepUpUser, AuditEvent, RequestMeta } from './lib/types';
 export { DEFAULT_POLICY, METHODS } from './lib/types';
 export type { BootstrapResult } from './lib/admin/actions';
+
+export interface StepUp {
+  /** Session middleware chain: express-session (fail closed), Passport's session, server-side timeouts. */
+  session: RequestHandler[];
+  /** Mount at `/auth`: login, challenge, step-up, session, logout, factor enrolment and management. */
+  router: Router;
+  /** Mount at `/admin`: tenants, users, policy, MFA resets and the audit trail. */
+  adminRouter: Router;
+  requireAuth(options?: RequireAuthOptions): RequestHandler;
+  requireStepUp(options?: RequireStepUpOptions): RequestHandler;
+  /** The Passport strategies the plugin registered (by Passport name). */
+  strategies: { password: PasswordStrategy; codes: CodeStrategy[] };
+  stores: { users: UserStore; tenants: TenantStore; audit: AuditStore; sessions: Store; ensureIndexes(): Promise<void> };
+  events: StepUpEvents;
+  /**
+   * Self-registration, email verification and password reset (`options.lifecycle`); the routes are
+   * on `router`. `await stepUp.lifecycle.idle()` waits for the work started after earlier 202 answers.
+   */
+  lifecycle: Lifecycle;
+  /** Operator helpers (also used by the admin API and the example app). */
+  createTenant: (input: Parameters<typeof createTenant>[1]) => ReturnType<typeof createTenant>;
+  createUser: (input: Parameters<typeof createUser>[1]) => ReturnType<typeof createUser>;
+  /** Creates the platform tenant and a superadmin if missing; idempotent (a restart changes nothing). */
+  bootstrapSuperadmin(input: { email: string; password: string }): Promise<BootstrapResult>;
+  /** Ends every session of a user, wherever it is (the revocation mark: docs/SECURITY.md SR-1). */
+  endUserSessions(tenantId: string, userId: string, reason: EndReason): Promise<string[]>;
+  /** The error middleware the plugin's routers use, for host routes: `{error, message}` with the table's status. */
+  errorHandler: ReturnType<typeof errorHandler>;
+  /**
+   * WebSockets on the host's HTTP server for fully authenticated sessions (aal 2 by default,
+   * `realtime.minAal`; created on first use): `stepUp.realtime.attach(server, { path: '/ws' })`.
+   * Sockets close when their session ends (logout, logout-all, reset, password change, disable, expiry).
+   */
+  readonly realtime: Realtime;
+  /** Waits for deferred lifecycle work, then closes the realtime server (sockets close with 1001). The host owns and closes Redis and MongoDB. */
+  close(): Promise<void>;
+}
+
+const contexts = new WeakMap<StepUp, StepUpContext>();
+
+/** Internals for the plugin's own tests (`passport-stepup/testing`): never part of the public API. */
+export function internalContextOf(stepUp: StepUp): StepUpContext {
+  const ctx = contexts.get(stepUp);
+  if (!ctx) throw new TypeError('not a StepUp instance');
+  return ctx;
+}
+
+/** Builds the plugin: checks the options once (TypeError naming a bad one) and registers the strategies. */
+export function createStepUp(options: StepUpOptions): StepUp {
+  const resolved = resolveOptions(options);
+  const ephemeral = createEphemeral(resolved);
+  const s = resolved.session;
+  const sessionStore = createSessionStore({
+    redis: resolved.redis,
+    store: s.store,
+    ephemeral,
+    settings: { prefix: resolved.redisPrefix, absoluteMs: s.absoluteTimeoutSeconds * 1000, pendingMs: resolved.pendingTtlSeconds * 1000, timeoutMs: resolved.redisTimeoutMs },
+  });
+  const ctx = createContext(options, sessionStore, ephemeral);
+  const lifecycle = createLifecycle(ctx, options.lifecycle);
+  const passport = (ctx.opts.passport ?? defaultPassport) as PassportLike;
+
+  const strategies = {
+    password: new PasswordStrategy((meta, tenant, email, password) => verifyPassword(ctx, meta, tenant, email, password), metaOf),
+    codes: CODE_STRATEGIES.map((spec) => new CodeStrategy(spec, { target: (req) => factorTarget(ctx, req), meta: metaOf, verify: (a) => verifySecondFactor(ctx, a) })),
+  };
+  passport.use(strategies.password.name, strategies.password as never);
+  for (const c of strategies.codes) passport.use(c.name, c as never);
+
+  // The session holds the small StepUpUser itself: no database lookup per request.
+  passport.serializeUser((user: Express.User, done) => {
+    const u = user as Partial<Express.User>;
+    if (u && typeof u.id === 'string' && typeof u.tenantId === 'string' && typeof u.tenant === 'string') {
+      return done(null, { id: u.id, tenantId: u.tenantId, tenant: u.tenant, email: u.email, name: u.name, roles: u.roles });
+    }
+    done('pass');
+  });
+  passport.deserializeUser((obj: unknown, done) => {
+    const u = obj as Partial<Express.User> | null;
+    if (u && typeof u.id === 'string' && typeof u.tenantId === 'string' && Array.isArray(u.roles)) return done(null, u as Express.User);
+    done('pass');
+  });
+
+  const errors = errorHandler(ctx);
+  const router = Router();
+  router.use(originCheck(ctx), ...jsonOnly());
+  router.use(authRoutes(ctx, passport));
+  router.use('/mfa', mfaRoutes(ctx));
+  router.use('/mfa', oobRoutes(ctx));
+  router.use(accountRoutes(ctx, lifecycle));
+  router.use(errors);
+
+  const adminRouter = Router();
+  adminRouter.use(originCheck(ctx), ...jsonOnly());
+  adminRouter.use(adminRoutes(ctx));
+  adminRouter.use(errors);
+
+  let realtime: Realtime | undefined;
+  const getRealtime = (): Realtime => {
+    if (realtime) return realtime;
+    const rt = ctx.opts.realtime;
+    realtime = createRealtime({
+      ...rt,
+      allowedOrigins: rt.allowedOrigins ?? ctx.opts.allowedOrigins,
+      sessionStore,
+      secret: s.secrets,
+      cookieName: cookieName(ctx),
+      redis: ctx.opts.redis,
+      channelPrefix: rt.channelPrefix ?? `${ctx.opts.redisPrefix}rt:`,
+      now: ctx.now,
+      logger: ctx.logger,
+      // THE authenticated rule (timeouts); the store already refused revoked and disabled sessions.
+      isSessionValid: (data, now) => {
+        const d = data as { mfa?: MfaSession; passport?: { user?: Express.User } };
+        return checkAuthenticated(d.mfa, d.passport?.user, now, s) === 'ok';
+      },
+    });
+    const live = realtime;
+    const warn = (err: Error) => ctx.logger.warn('realtime: closing sockets failed', { err: err.message });
+    ctx.events.on('sessions_ended', (e: { sessionIds: string[] }) => void live.closeSessions(e.sessionIds).catch(warn));
+    ctx.events.on('session_rotated', (e: { oldSessionId: string }) => void live.closeSessions([e.oldSessionId], REALTIME_CLOSE_CODES.reconnect).catch(warn));
+    return live;
+  };
+
+  const stepUp: StepUp = {
+    get realtime() {
+      return getRealtime();
+    },
+    async close() {
+      // Work started after earlier 202 answers (lifecycle mails) finishes before the host closes Redis.
+      await lifecycle.idle();
+      if (realtime) await realtime.close();
+    },
+    session: sessionMiddleware(ctx, passport, sessionStore),
+    router,
+    adminRouter,
+    requireAuth: (o) => requireAuth(ctx, o),
+    requireStepUp: (o) => requireStepUp(ctx, o),
+    strategies,
+    stores: { users: ctx.users, tenants: ctx.tenants, audit: ctx.audit, sessions: sessionStore, ensureIndexes: async () => ctx.opts.stores.ensureIndexes?.() },
+    events: ctx.events,
+    lifecycle,
+    createTenant: (input) => createTenant(ctx, input),
+    createUser: (input) => createUser(ctx, input),
+    bootstrapSuperadmin: (input) => bootstrapSuperadmin(ctx, input),
+    async endUserSessions(tenantId, userId, reason) {
+      const { at, ended } = await ctx.sessions.endAll(tenantId, userId, reason);
+      await ctx.users.update(tenantId, userId, { sessionsValidAfter: new Date(at) });
+      return ended;
+    },
+    errorHandler: errors,
+  };
+  contexts.set(stepUp, ctx);
+  return stepUp;
+}

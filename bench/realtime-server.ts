@@ -1,6 +1,7 @@
 // Realtime benchmark server (its own process). Prints one JSON line {port, floorPort, cookie}, then
 // answers `POST /bench/emit?n=K` (K broadcasts through stepUp.realtime, CPU measured around each)
 // and `POST /bench/floor?n=K` (the same frame pre-built once and written to N raw sockets).
+import { internalContextOf } from '../testing';
 import express from 'express';
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
@@ -13,7 +14,7 @@ import * as wsModule from 'ws';
 const { Sender } = wsModule as unknown as { Sender: { frame(data: Buffer, o: Record<string, unknown>): Buffer[] } };
 import { createStepUp, MemoryAuditStore, MemoryTenantStore, MemoryUserStore } from '../index';
 import { generateTotpSecret, hotp, decodeSecret, stepAt } from '../lib/factors/totp';
-import { totpAad } from '../lib/auth/second-factor';
+import { totpAad } from '../lib/auth/verifiers';
 
 const SECRET = 'bench-session-secret-0123456789abcdef0123456789';
 const ORIGIN = 'http://bench.local';
@@ -86,7 +87,7 @@ async function main(): Promise<void> {
   tenant ??= await stepUp.createTenant({ slug: 'acme', name: 'Acme' });
   const { user } = await stepUp.createUser({ tenantId: tenant.id, email: 'rt@acme.test', password: 'bench password 123' });
   const totp = generateTotpSecret();
-  await users.update(tenant.id, user.id, { mfa: { totp: { secret: stepUp.context.box.seal(totp, totpAad(user)), enrolledAt: new Date(), lastStep: -1 } } });
+  await users.update(tenant.id, user.id, { mfa: { totp: { secret: internalContextOf(stepUp).box.seal(totp, totpAad(user)), enrolledAt: new Date(), lastStep: -1 } } });
 
   const server = http.createServer(app);
   stepUp.realtime.attach(server, { path: '/ws' });

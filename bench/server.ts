@@ -1,5 +1,6 @@
 // A benchmark server in its own process, so the load generator does not share its event loop.
 // Usage: tsx bench/server.ts <bare|session|plugin> ; prints one JSON line {port, cookie?, pendingCookies?}.
+import { internalContextOf } from '../testing';
 import express from 'express';
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
@@ -10,7 +11,7 @@ import { Passport } from 'passport';
 import { createStepUp, MemoryAuditStore, MemoryTenantStore, MemoryUserStore } from '../index';
 import { hotp, decodeSecret, stepAt } from '../lib/factors/totp';
 import { benchTotpSecret } from './lib';
-import { totpAad } from '../lib/auth/second-factor';
+import { totpAad } from '../lib/auth/verifiers';
 
 const variant = process.argv[2] ?? 'bare';
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -100,7 +101,7 @@ async function plugin(): Promise<void> {
     const { user } = await stepUp.createUser({ tenantId: tenant.id, email, password: 'bench password 123' });
     const secret = benchTotpSecret(seed, email);
     secrets[email] = secret;
-    await users.update(tenant.id, user.id, { mfa: { totp: { secret: stepUp.context.box.seal(secret, totpAad(user)), enrolledAt: new Date(), lastStep: -1 } } });
+    await users.update(tenant.id, user.id, { mfa: { totp: { secret: internalContextOf(stepUp).box.seal(secret, totpAad(user)), enrolledAt: new Date(), lastStep: -1 } } });
   }
   const { port } = await listen(app);
   // The guarded-request user: logged in with password + TOTP.

@@ -18,7 +18,7 @@ import {
   type Realtime,
 } from '../index';
 import { DevOutbox, SmtpMailer, WebhookSmsSender } from '../lib/delivery';
-import { sendError } from '../routes/guards';
+import { sendError } from '../routes/http';
 import { policyView } from '../lib/admin/policy';
 import { generatePassword } from '../lib/crypto/codes';
 import type { ExampleConfig } from './config';

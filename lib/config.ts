@@ -1,18 +1,46 @@
 import { z } from 'zod';
-import type { Redis } from 'ioredis';
-import type { Store } from 'express-session';
-import type { PassportLike } from '../routes/passport-like';
 import type { KeyRingEntry } from './crypto/secretbox';
 import type { Argon2Params } from './crypto/passwords';
 import type { AuditStore, TenantStore, UserStore } from './stores/ports';
 import type { Mailer, SmsSender } from './delivery/ports';
 import type { RealtimeOptions } from './realtime';
+import { lifecycleSchema, type LifecycleOptions } from './account/options';
 
+/** The one logger type of the plugin (realtime included). `debug` is optional: client mistakes go there. */
 export interface Logger {
+  debug?(msg: string, fields?: Record<string, unknown>): void;
   info(msg: string, fields?: Record<string, unknown>): void;
   warn(msg: string, fields?: Record<string, unknown>): void;
   error(msg: string, fields?: Record<string, unknown>): void;
 }
+
+/** The part of an express-session store the plugin uses (structural: any express-session store fits). */
+export interface SessionStoreLike {
+  get(sid: string, callback: (err: unknown, session?: unknown) => void): unknown;
+  set(sid: string, session: never, callback?: (err?: unknown) => void): unknown;
+  destroy(sid: string, callback?: (err?: unknown) => void): unknown;
+}
+
+/** The ioredis client the plugin uses (a `Redis` instance; typed loosely so ioredis 5 and 6 both fit). */
+export type RedisLike = NonNullable<RealtimeOptions['redis']>;
+
+/** Realtime limits and switches a host may set (sessions, secret, Redis and the clock come from the plugin). */
+export type RealtimeSettings = Partial<
+  Pick<
+    RealtimeOptions,
+    | 'allowedOrigins'
+    | 'allowMissingOrigin'
+    | 'channelPrefix'
+    | 'minAal'
+    | 'maxPayloadBytes'
+    | 'maxMessagesPerMinute'
+    | 'maxConnectionsPerUser'
+    | 'maxBufferedBytes'
+    | 'heartbeatIntervalMs'
+    | 'revalidateIntervalMs'
+    | 'sessionLoadTimeoutMs'
+  >
+>;
 
 export interface StepUpOptions {
   /** Shown in authenticator apps and mails, e.g. `"Acme"`. */
@@ -21,8 +49,12 @@ export interface StepUpOptions {
   session: {
     /** express-session secret(s); the first signs, all verify. At least 32 characters. */
     secret: string | string[];
-    /** Defaults to a connect-redis store on `redis`, or express-session's MemoryStore without it. */
-    store?: Store;
+    /**
+     * Default: the plugin's own Redis store on `redis` (one round trip loads a session and checks its
+     * user's revocation mark), or a memory store without it. A store given here gets the same checks
+     * at the cost of one more round trip.
+     */
+    store?: SessionStoreLike;
     /** Default `__Host-sid` when the cookie is Secure, `sid` otherwise. */
     cookieName?: string;
     /** `true`: Secure cookies (behind TLS). `'auto'` (default): Secure when the request came over TLS. */
@@ -35,24 +67,33 @@ export interface StepUpOptions {
   };
   /** AES-256-GCM key ring for secrets at rest: the first key seals, all open. */
   keys: KeyRingEntry[];
-  stores: { users: UserStore; tenants: TenantStore; audit?: AuditStore };
+  stores: { users: UserStore; tenants: TenantStore; audit?: AuditStore; ensureIndexes?: () => Promise<void> };
   /** ioredis client for sessions, counters, codes and realtime fan-out. Without it: one process, memory. */
-  redis?: Redis;
+  redis?: RedisLike;
   /** Prefix for every Redis key the plugin writes (default `stepup:`). */
   redisPrefix?: string;
+  /**
+   * Deadline for every Redis call the plugin makes (sessions, counters, codes), in ms (default 1500):
+   * a stalled Redis answers 503 `unavailable` instead of hanging the request.
+   */
+  redisTimeoutMs?: number;
   /** Origins allowed to send state-changing requests and open sockets (exact `scheme://host[:port]`). */
   allowedOrigins?: string[];
-  /** The one clock (ms since epoch) for every expiry and TOTP step. Default `Date.now`. */
+  /** The one clock (ms since epoch) for every expiry, TOTP step and stored timestamp. Default `Date.now`. */
   now?: () => number;
   logger?: Logger;
   /** The Passport instance to register strategies and the serializer on (default: the `passport` module). */
-  passport?: PassportLike;
+  passport?: object;
   /** Seconds a password-verified login may wait for its second factor (default 300). */
   pendingTtlSeconds?: number;
   /** Wrong codes allowed in one pending login before it is dropped (default 5). */
   challengeMaxFailures?: number;
-  /** Second-factor lockout per account across sessions and IPs (default 10 failures, 15 min). */
-  lockout?: { maxFailures?: number; lockSeconds?: number };
+  /**
+   * Second-factor lockout per account across sessions and IPs: `maxFailures` (default 10) wrong codes
+   * lock for `lockSeconds` (default 900), each further lock within a day four times longer, and after
+   * `maxLocksPerDay` (default 3) locks only a backup code or an administrator opens the account.
+   */
+  lockout?: { maxFailures?: number; lockSeconds?: number; maxLocksPerDay?: number };
   /** Password guessing per (tenant, email) and per IP. */
   passwordLimits?: { perAccount?: number; perIp?: number; lockSeconds?: number };
   password?: { minLength?: number; maxLength?: number; argon2?: Argon2Params };
@@ -60,26 +101,33 @@ export interface StepUpOptions {
   totp?: { windowPast?: number; windowFuture?: number };
   mailer?: Mailer;
   sms?: SmsSender;
-  /** Out-of-band codes (email/SMS): TTL, tries, send caps. */
+  /** Out-of-band codes (email/SMS): TTL, tries, send caps, delivery deadline. */
   oob?: { codeTtlSeconds?: number; maxAttempts?: number; sendsPerHour?: number; cooldownSeconds?: number; perIpPerHour?: number; deliveryTimeoutSeconds?: number };
-  /**
-   * Deadline for every Redis call the plugin makes (sessions, counters, codes), in ms (default 1500):
-   * a stalled Redis answers 503 `unavailable` instead of hanging the request.
-   */
-  redisTimeoutMs?: number;
   /** Whether an email code lifts a session to aal 2 (default false: NIST does not accept email as OOB). */
   emailOtpCountsAsSecondFactor?: boolean;
-  /** Limits and switches for `stepUp.realtime` (sessions, secret, Redis and origins come from the options above). */
-  realtime?: Partial<Omit<RealtimeOptions, 'sessionStore' | 'secret' | 'cookieName' | 'redis' | 'now' | 'logger' | 'isSessionValid'>>;
+  /** Self-registration, email verification and password reset: see `LifecycleOptions`. */
+  lifecycle?: LifecycleOptions;
+  /** Limits and switches for `stepUp.realtime` (`minAal` defaults to 2: sockets are for fully authenticated sessions). */
+  realtime?: RealtimeSettings;
 }
 
-const fn = z.custom<(...a: unknown[]) => unknown>((v) => typeof v === 'function');
-const obj = z.custom<object>((v) => typeof v === 'object' && v !== null);
+const fn = z.custom<(...a: unknown[]) => unknown>((v) => typeof v === 'function', 'must be a function');
+const obj = z.custom<object>((v) => typeof v === 'object' && v !== null, 'must be an object');
 const secs = (def: number, max = 86400 * 30) => z.number().int().min(1).max(max).default(def);
+const int = (min: number, max: number) => z.number().int().min(min).max(max);
+const origin = z.string().refine((u) => {
+  try {
+    const x = new URL(u);
+    return /^https?:$/.test(x.protocol) && x.origin !== 'null';
+  } catch {
+    return false;
+  }
+}, 'must be an http(s) origin such as https://app.example.com');
 
-const schema = z.object({
+// Defaults are written here once; `z.strictObject` everywhere: a misspelled option is an error, never ignored.
+const schema = z.strictObject({
   issuer: z.string().min(1).max(64),
-  session: z.object({
+  session: z.strictObject({
     secret: z.union([z.string().min(32), z.array(z.string().min(32)).min(1)]),
     store: obj.optional(),
     cookieName: z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/).optional(),
@@ -89,72 +137,103 @@ const schema = z.object({
     absoluteTimeoutSeconds: secs(43200),
   }),
   keys: z.array(obj).min(1),
-  stores: z.object({ users: obj, tenants: obj, audit: obj.optional() }),
+  stores: z.strictObject({ users: obj, tenants: obj, audit: obj.optional(), ensureIndexes: fn.optional(), dropTenantData: fn.optional() }),
   redis: obj.optional(),
   redisPrefix: z.string().min(1).max(64).default('stepup:'),
-  allowedOrigins: z
-    .array(
-      z.string().refine((u) => {
-        try {
-          const x = new URL(u);
-          return /^https?:$/.test(x.protocol) && x.origin !== 'null';
-        } catch {
-          return false;
-        }
-      }, 'must be an http(s) origin such as https://app.example.com'),
-    )
-    .default([]),
+  redisTimeoutMs: int(50, 60000).default(1500),
+  allowedOrigins: z.array(origin).default([]),
   now: fn.optional(),
   logger: obj.optional(),
   passport: obj.optional(),
   pendingTtlSeconds: secs(300, 3600),
-  challengeMaxFailures: z.number().int().min(1).max(100).default(5),
-  lockout: z.object({ maxFailures: z.number().int().min(1).max(100).default(10), lockSeconds: secs(900) }).default({ maxFailures: 10, lockSeconds: 900 }),
-  passwordLimits: z
-    .object({ perAccount: z.number().int().min(1).max(100).default(10), perIp: z.number().int().min(1).max(100000).default(100), lockSeconds: secs(900) })
-    .default({ perAccount: 10, perIp: 100, lockSeconds: 900 }),
-  password: z
-    .object({ minLength: z.number().int().min(8).max(256).default(8), maxLength: z.number().int().min(64).max(1024).default(256), argon2: obj.optional() })
-    .default({ minLength: 8, maxLength: 256 }),
-  totp: z.object({ windowPast: z.number().int().min(0).max(2).default(1), windowFuture: z.number().int().min(0).max(2).default(1) }).default({ windowPast: 1, windowFuture: 1 }),
+  challengeMaxFailures: int(1, 100).default(5),
+  lockout: z.strictObject({ maxFailures: int(1, 100).default(10), lockSeconds: secs(900), maxLocksPerDay: int(1, 100).default(3) }).prefault({}),
+  passwordLimits: z.strictObject({ perAccount: int(1, 100).default(10), perIp: int(1, 100000).default(100), lockSeconds: secs(900) }).prefault({}),
+  password: z.strictObject({ minLength: int(8, 256).default(8), maxLength: int(64, 1024).default(256), argon2: obj.optional() }).prefault({}),
+  totp: z.strictObject({ windowPast: int(0, 2).default(1), windowFuture: int(0, 2).default(1) }).prefault({}),
   mailer: obj.optional(),
   sms: obj.optional(),
   oob: z
-    .object({
+    .strictObject({
       codeTtlSeconds: secs(600, 600),
-      maxAttempts: z.number().int().min(1).max(10).default(5),
-      sendsPerHour: z.number().int().min(1).max(100).default(3),
-      cooldownSeconds: z.number().int().min(0).max(3600).default(60),
-      perIpPerHour: z.number().int().min(1).max(10000).default(20),
+      maxAttempts: int(1, 10).default(5),
+      sendsPerHour: int(1, 100).default(3),
+      cooldownSeconds: int(0, 3600).default(60),
+      perIpPerHour: int(1, 10000).default(20),
       deliveryTimeoutSeconds: z.number().min(0.1).max(60).default(5),
     })
-    .default({ codeTtlSeconds: 600, maxAttempts: 5, sendsPerHour: 3, cooldownSeconds: 60, perIpPerHour: 20, deliveryTimeoutSeconds: 5 }),
-  redisTimeoutMs: z.number().int().min(50).max(60000).default(1500),
+    .prefault({}),
   emailOtpCountsAsSecondFactor: z.boolean().default(false),
-  realtime: obj.optional(),
+  lifecycle: lifecycleSchema.optional(),
+  realtime: z
+    .strictObject({
+      allowedOrigins: z.array(origin).optional(),
+      allowMissingOrigin: z.boolean().optional(),
+      channelPrefix: z.string().min(1).max(64).optional(),
+      minAal: z.union([z.literal(1), z.literal(2)]).default(2),
+      maxPayloadBytes: int(64, 16 * 1024 * 1024).optional(),
+      maxMessagesPerMinute: int(1, 100000).optional(),
+      maxConnectionsPerUser: int(1, 10000).optional(),
+      maxBufferedBytes: int(1024, 1024 * 1024 * 1024).optional(),
+      heartbeatIntervalMs: int(100, 3600000).optional(),
+      revalidateIntervalMs: int(100, 3600000).optional(),
+      sessionLoadTimeoutMs: int(10, 60000).optional(),
+    })
+    .prefault({}),
 });
 
 type Parsed = z.infer<typeof schema>;
 
-export type ResolvedOptions = Omit<Parsed, 'session' | 'keys' | 'stores' | 'redis' | 'now' | 'logger' | 'passport' | 'mailer' | 'sms' | 'password' | 'realtime'> & {
-  realtime?: StepUpOptions['realtime'];
-  session: Omit<Parsed['session'], 'store' | 'secret'> & { store?: Store; secrets: string[] };
+export type ResolvedOptions = Omit<Parsed, 'session' | 'keys' | 'stores' | 'redis' | 'now' | 'logger' | 'passport' | 'mailer' | 'sms' | 'password' | 'lifecycle'> & {
+  session: Omit<Parsed['session'], 'store' | 'secret'> & { store?: SessionStoreLike; secrets: string[] };
   keys: KeyRingEntry[];
   stores: StepUpOptions['stores'];
-  redis?: Redis;
+  redis?: RedisLike;
   now: () => number;
   logger: Logger;
-  passport?: PassportLike;
+  passport?: object;
   mailer?: Mailer;
   sms?: SmsSender;
   password: { minLength: number; maxLength: number; argon2?: Argon2Params };
+  lifecycle?: LifecycleOptions;
 };
 
-const silentInfo: Logger = {
+const defaultLogger: Logger = {
   info: () => undefined,
   warn: (msg, f) => console.warn(`[passport-stepup] ${msg}`, f ?? ''),
   error: (msg, f) => console.error(`[passport-stepup] ${msg}`, f ?? ''),
 };
+
+/** Edit distance, for "did you mean" on a misspelled option. */
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/** The keys a strict object at `path` accepts (for suggestions). */
+function knownKeys(path: PropertyKey[]): string[] {
+  let s: z.ZodType = schema;
+  for (const p of path) {
+    const def = (s as unknown as { _zod: { def: { type: string; innerType?: z.ZodType; shape?: Record<string, z.ZodType> } } })._zod.def;
+    let cur: z.ZodType = s;
+    let d = def;
+    while (d.innerType) {
+      cur = d.innerType;
+      d = (cur as unknown as { _zod: { def: typeof def } })._zod.def;
+    }
+    if (!d.shape || typeof p !== 'string' || !d.shape[p]) return [];
+    s = d.shape[p]!;
+  }
+  let d = (s as unknown as { _zod: { def: { innerType?: z.ZodType; shape?: Record<string, z.ZodType> } } })._zod.def;
+  while (d.innerType) d = (d.innerType as unknown as { _zod: { def: typeof d } })._zod.def;
+  return d.shape ? Object.keys(d.shape) : [];
+}
 
 /** Checks the options once; the first problem becomes a TypeError naming the option. */
 export function resolveOptions(input: StepUpOptions): ResolvedOptions {
@@ -162,6 +241,12 @@ export function resolveOptions(input: StepUpOptions): ResolvedOptions {
   const res = schema.safeParse(input);
   if (!res.success) {
     const issue = res.error.issues[0]!;
+    if (issue.code === 'unrecognized_keys') {
+      const key = issue.keys[0]!;
+      const path = [...issue.path, key].join('.');
+      const near = knownKeys(issue.path).filter((k) => distance(k.toLowerCase(), key.toLowerCase()) <= 2);
+      throw new TypeError(`passport-stepup: unknown option "${path}"${near.length ? `; did you mean "${[...issue.path, near[0]].join('.')}"?` : ''}`);
+    }
     const path = issue.path.join('.') || '(options)';
     throw new TypeError(`passport-stepup: option "${path}" is invalid: ${issue.message}`);
   }
@@ -174,11 +259,11 @@ export function resolveOptions(input: StepUpOptions): ResolvedOptions {
     stores: o.stores,
     redis: o.redis,
     now: o.now ?? Date.now,
-    logger: o.logger ?? silentInfo,
+    logger: o.logger ?? defaultLogger,
     passport: o.passport,
     mailer: o.mailer,
     sms: o.sms,
     password: { ...p.password, argon2: o.password?.argon2 },
-    realtime: o.realtime,
+    lifecycle: o.lifecycle,
   };
 }

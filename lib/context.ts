@@ -1,7 +1,3 @@
-import type { Request } from 'express';
-import session from 'express-session';
-import { RedisStore } from 'connect-redis';
-import type { Store } from 'express-session';
 import { resolveOptions, type Logger, type ResolvedOptions, type StepUpOptions } from './config';
 import { SecretBox } from './crypto/secretbox';
 import { PasswordHasher, OWASP_ARGON2 } from './crypto/passwords';
@@ -12,8 +8,8 @@ import { MemoryAuditStore } from './stores/memory';
 import type { AuditStore, TenantStore, UserStore } from './stores/ports';
 import { DEFAULT_TOTP, type TotpParams } from './factors/totp';
 import { StepUpEvents } from './events';
-import { SessionIndex } from './auth/sessions';
-import type { AuditEvent, UserRecord } from './types';
+import { UserSessions, type SessionDestroyer } from './auth/sessions';
+import type { AuditEvent, RequestMeta, UserRecord } from './types';
 import { OobCodes } from './factors/oob';
 import { securityNotice } from './delivery/messages';
 
@@ -40,8 +36,8 @@ export interface StepUpContext {
   tenants: TenantStore;
   audit: AuditStore;
   ephemeral: EphemeralStore;
-  sessionStore: Store;
-  sessionIndex: SessionIndex;
+  /** user -> sessions, revocation marks, and the one `endAll` (docs/SECURITY.md SR-1). */
+  sessions: UserSessions;
   box: SecretBox;
   hasher: PasswordHasher;
   totp: TotpParams;
@@ -52,7 +48,7 @@ export interface StepUpContext {
   /** Key for MACing backup codes under a key-ring id. */
   backupKey(keyId: string): Buffer;
   /** Writes an audit event (and emits it); never throws into the request. */
-  record(req: Request | null, event: Omit<AuditEvent, 'at' | 'ip' | 'userAgent'>): Promise<void>;
+  record(meta: RequestMeta | null, event: Omit<AuditEvent, 'at' | 'ip' | 'userAgent'>): Promise<void>;
   /** Security notification to the user through an independent channel (mail); fire and forget. */
   notify(user: UserRecord, notice: Notice): void;
   /** Email and SMS codes: one engine, bound to (user, purpose, channel, login or session). */
@@ -61,14 +57,18 @@ export interface StepUpContext {
   noticeSender?: (user: UserRecord, notice: Notice) => Promise<void>;
 }
 
-export function createContext(input: StepUpOptions): StepUpContext {
+/** For tools without HTTP sessions (the CLI): nothing to destroy. */
+const NO_SESSIONS: SessionDestroyer = { destroy: (_sid, cb) => cb?.() };
+
+/**
+ * Builds the core's services. The session store comes from the HTTP layer (routes/session-store.ts):
+ * the core only destroys sessions by id.
+ */
+export function createContext(input: StepUpOptions, sessionStore: SessionDestroyer = NO_SESSIONS, ephemeralStore?: EphemeralStore): StepUpContext {
   const opts = resolveOptions(input);
   const now = opts.now;
   const logger = opts.logger;
-  const ephemeral: EphemeralStore = opts.redis ? new RedisEphemeralStore(opts.redis, opts.redisPrefix) : new MemoryEphemeralStore(now);
-  const sessionStore: Store =
-    opts.session.store ??
-    (opts.redis ? new RedisStore({ client: opts.redis, prefix: `${opts.redisPrefix}sess:` }) : new session.MemoryStore());
+  const ephemeral: EphemeralStore = ephemeralStore ?? createEphemeral(opts);
   const box = new SecretBox(opts.keys);
   const audit = opts.stores.audit ?? new MemoryAuditStore();
   const events = new StepUpEvents();
@@ -81,8 +81,7 @@ export function createContext(input: StepUpOptions): StepUpContext {
     tenants: opts.stores.tenants,
     audit,
     ephemeral,
-    sessionStore,
-    sessionIndex: new SessionIndex(ephemeral, sessionStore, ttlMs),
+    sessions: new UserSessions(ephemeral, sessionStore, events, ttlMs, now),
     box,
     hasher: new PasswordHasher(opts.password.argon2 ?? OWASP_ARGON2),
     totp: { ...DEFAULT_TOTP, windowPast: opts.totp.windowPast, windowFuture: opts.totp.windowFuture },
@@ -119,12 +118,12 @@ export function createContext(input: StepUpOptions): StepUpContext {
       }
       return k;
     },
-    async record(req, event) {
+    async record(meta, event) {
       const full: AuditEvent = {
         ...event,
         at: new Date(now()),
-        ip: req?.ip ?? null,
-        userAgent: req?.get('user-agent')?.slice(0, 256) ?? null,
+        ip: meta?.ip ?? null,
+        userAgent: meta?.userAgent?.slice(0, 256) ?? null,
       };
       try {
         await audit.record(full);
@@ -153,4 +152,9 @@ export function createContext(input: StepUpOptions): StepUpContext {
     }),
   };
   return ctx;
+}
+
+/** The ephemeral store the options ask for: Redis when a client is given, else memory on the injected clock. */
+export function createEphemeral(opts: ResolvedOptions): EphemeralStore {
+  return opts.redis ? new RedisEphemeralStore(opts.redis, opts.redisPrefix) : new MemoryEphemeralStore(opts.now);
 }

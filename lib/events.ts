@@ -5,7 +5,7 @@ export interface SessionsEndedEvent {
   tenantId: string;
   userId: string;
   sessionIds: string[];
-  reason: 'logout' | 'logout_all' | 'password_changed' | 'mfa_reset' | 'mfa_disabled' | 'user_disabled' | 'expired';
+  reason: 'logout' | 'logout_all' | 'password_changed' | 'password_reset' | 'mfa_reset' | 'mfa_disabled' | 'user_disabled' | 'expired' | 'revoked';
 }
 
 /**

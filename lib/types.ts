@@ -153,22 +153,19 @@ export interface AuditEvent {
   details?: Record<string, unknown>;
 }
 
+/** What the core needs to know about a request (for audit and limits): never an Express `req`. */
+export interface RequestMeta {
+  ip: string | null;
+  userAgent: string | null;
+  /** The session the request came with (after any rotation), when there is one. */
+  sessionId: string | null;
+}
+
+/** For work that no request started (CLI, bootstrap, deferred jobs keep the meta of their request). */
+export const NO_REQUEST: RequestMeta = { ip: null, userAgent: null, sessionId: null };
+
 export function normaliseEmail(email: string): string {
   return email.trim().toLowerCase();
-}
-
-/** The methods a user can use for a second factor, strongest first. */
-export function userMethods(user: UserRecord, allowed: readonly Method[] = METHODS): Method[] {
-  const m: Method[] = [];
-  if (user.mfa.totp) m.push('totp');
-  if (user.mfa.backupCodes.some((c) => !c.usedAt) && hasPrimaryFactor(user)) m.push('backup_code');
-  if (user.mfa.email) m.push('email_otp');
-  if (user.mfa.sms) m.push('sms_otp');
-  return m.filter((x) => allowed.includes(x));
-}
-
-export function hasPrimaryFactor(user: UserRecord): boolean {
-  return Boolean(user.mfa.totp || user.mfa.email || user.mfa.sms);
 }
 
 export function toSessionUser(user: UserRecord, tenantSlug: string): StepUpUser {

@@ -5,7 +5,10 @@ import { requireAuth } from './guards';
 import type { Lifecycle } from '../lib/account/index';
 import { TOKEN_PATTERN } from '../lib/account/tokens';
 import { changePassword } from '../lib/account/password';
-import { body, fields, h } from './http';
+import { body, fields, h, metaOf } from './http';
+import { end, mfaOf, pendingOf, subjectRef, update } from './http-session';
+import { loadSubject } from '../lib/auth/subject';
+import { keptAfterCredentialChange } from '../lib/state/machine';
 
 // Bounded here only against abuse (argon2 input); the configured 8..256 character rule is in lib/.
 const newPassword = z.string().max(1024);
@@ -36,7 +39,10 @@ export function accountRoutes(ctx: StepUpContext, lifecycle: Lifecycle): Router 
     noStore,
     h(async (req, res) => {
       const input = body(passwordBody, req);
-      await changePassword(ctx, req, input);
+      const subject = await loadSubject(ctx, subjectRef(ctx, req, false));
+      const at = await changePassword(ctx, metaOf(req), subject, input);
+      // Every session of the user ended with the mark; this one goes on, re-issued after it.
+      await update(req, keptAfterCredentialChange(mfaOf(req)!, at));
       res.status(204).end();
     }),
   );
@@ -46,7 +52,7 @@ export function accountRoutes(ctx: StepUpContext, lifecycle: Lifecycle): Router 
     '/register',
     noStore,
     h(async (req, res) => {
-      await lifecycle.register(req, body(registerBody, req));
+      await lifecycle.register(metaOf(req), body(registerBody, req));
       res.status(202).json({ status: 'pending_verification' });
     }),
   );
@@ -56,7 +62,7 @@ export function accountRoutes(ctx: StepUpContext, lifecycle: Lifecycle): Router 
     '/verify-email',
     noStore,
     h(async (req, res) => {
-      await lifecycle.verifyEmail(req, body(verifyBody, req).token);
+      await lifecycle.verifyEmail(metaOf(req), body(verifyBody, req).token);
       res.json({ verified: true });
     }),
   );
@@ -67,7 +73,7 @@ export function accountRoutes(ctx: StepUpContext, lifecycle: Lifecycle): Router 
     noStore,
     h(async (req, res) => {
       body(empty, req);
-      res.status(202).json(await lifecycle.resendVerification(req));
+      res.status(202).json(await lifecycle.resendVerification(metaOf(req), pendingOf(ctx, req, 'verification_required')));
     }),
   );
 
@@ -76,7 +82,7 @@ export function accountRoutes(ctx: StepUpContext, lifecycle: Lifecycle): Router 
     '/password/forgot',
     noStore,
     h(async (req, res) => {
-      await lifecycle.forgotPassword(req, body(forgotBody, req));
+      await lifecycle.forgotPassword(metaOf(req), body(forgotBody, req));
       res.status(202).json({ status: 'reset_requested' });
     }),
   );
@@ -86,7 +92,11 @@ export function accountRoutes(ctx: StepUpContext, lifecycle: Lifecycle): Router 
     '/password/reset',
     noStore,
     h(async (req, res) => {
-      await lifecycle.resetPassword(req, res, body(resetBody, req));
+      const done = await lifecycle.resetPassword(metaOf(req), body(resetBody, req));
+      // This browser's own session of the user ends properly (so nothing saves it again at the end of the request).
+      const mfa = mfaOf(req);
+      const owner = req.user ? { tenantId: req.user.tenantId, userId: req.user.id } : mfa?.pending ? { tenantId: mfa.pending.tenantId, userId: mfa.pending.userId } : null;
+      if (owner && owner.tenantId === done.tenantId && owner.userId === done.userId) await end(ctx, req, res, 'password_changed');
       res.json({ reset: true });
     }),
   );

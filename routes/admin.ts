@@ -2,13 +2,13 @@ import { Router, type Request, type RequestHandler, type Response } from 'expres
 import { z } from 'zod';
 import type { StepUpContext } from '../lib/context';
 import { StepUpError } from '../lib/errors';
-import { requireAuth, requireStepUp, sendError } from './guards';
+import { requireAuth, requireStepUp } from './guards';
 import { provisionTenant, provisionUser, resetUserMfa, setUserDisabled, updateTenantPolicy } from '../lib/admin/actions';
 import { policyPatchSchema, policyView } from '../lib/admin/policy';
 import { loadActor, tenantInScope, type Actor } from '../lib/admin/scope';
 import { auditView, tenantView, userView } from '../lib/admin/views';
 import type { TenantRecord } from '../lib/types';
-import { body, fields, h } from './http';
+import { body, fields, h, metaOf, sendError } from './http';
 
 // Every route: aal 2, then admin or superadmin (re-read from the store), then the path's tenant
 // checked against the actor: a superadmin may act on every tenant, an admin on its own only
@@ -51,7 +51,7 @@ export function adminRoutes(ctx: StepUpContext): Router {
   const r = Router();
 
   const actor: RequestHandler = (req, res, next) => {
-    loadActor(ctx, req).then((a) => {
+    loadActor(ctx, req.user).then((a) => {
       res.locals.stepUpActor = a;
       next();
     }, next);
@@ -78,7 +78,7 @@ export function adminRoutes(ctx: StepUpContext): Router {
     superadminOnly,
     h(async (req, res) => {
       const input = body(createTenantBody, req);
-      const out = await provisionTenant(ctx, req, actorOf(res), input);
+      const out = await provisionTenant(ctx, metaOf(req), actorOf(res), input);
       res.status(201).json({ tenant: tenantView(out.tenant), admin: { id: out.admin.id, email: out.admin.email }, initialPassword: out.initialPassword });
     }),
   );
@@ -107,7 +107,7 @@ export function adminRoutes(ctx: StepUpContext): Router {
     scoped,
     h(async (req, res) => {
       const input = body(createUserBody, req);
-      const out = await provisionUser(ctx, req, actorOf(res), tenantOf(res), input);
+      const out = await provisionUser(ctx, metaOf(req), actorOf(res), tenantOf(res), input);
       res.status(201).json({ user: userView(out.user), initialPassword: out.initialPassword });
     }),
   );
@@ -120,7 +120,7 @@ export function adminRoutes(ctx: StepUpContext): Router {
       body(empty, req);
       const id = userId.safeParse(req.params.id);
       if (!id.success) throw new StepUpError('not_found');
-      await resetUserMfa(ctx, req, actorOf(res), tenantOf(res), id.data);
+      await resetUserMfa(ctx, metaOf(req), actorOf(res), tenantOf(res), id.data);
       res.status(204).end();
     }),
   );
@@ -135,7 +135,7 @@ export function adminRoutes(ctx: StepUpContext): Router {
         body(empty, req);
         const id = userId.safeParse(req.params.id);
         if (!id.success) throw new StepUpError('not_found');
-        const out = await setUserDisabled(ctx, req, actorOf(res), tenantOf(res), id.data, action === 'disable');
+        const out = await setUserDisabled(ctx, metaOf(req), actorOf(res), tenantOf(res), id.data, action === 'disable');
         res.json({ user: userView(out.user), sessionsEnded: out.sessionsEnded });
       }),
     );
@@ -147,7 +147,7 @@ export function adminRoutes(ctx: StepUpContext): Router {
     stepUp,
     h(async (req, res) => {
       const patch = body(nonEmptyPolicyPatch, req);
-      const updated = await updateTenantPolicy(ctx, req, actorOf(res), tenantOf(res), patch);
+      const updated = await updateTenantPolicy(ctx, metaOf(req), actorOf(res), tenantOf(res), patch);
       res.json(policyView(updated.policy));
     }),
   );

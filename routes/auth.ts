@@ -1,175 +1,91 @@
-import { Router, type Request } from 'express';
-import type { PassportLike } from './passport-like';
+import { Router } from 'express';
 import { z } from 'zod';
+import type { PassportLike } from './passport-like';
 import type { StepUpContext } from '../lib/context';
 import { StepUpError } from '../lib/errors';
+import { afterPassword, recordLoginFactor } from '../lib/auth/password';
+import type { FactorResult } from '../lib/auth/second-factor';
+import { afterLoginFactor, afterStepUp } from '../lib/state/machine';
+import { enrollableMethods } from '../lib/state/policy';
+import { toSessionUser, type Method, type TenantRecord, type UserRecord } from '../lib/types';
 import { requireAuth } from './guards';
 import { authenticateWith } from './passport';
-import { establish, endSession, regenerate, saveSession } from './http-session';
-import { authenticatedSession, checkPending, decideAfterPassword, pendingSession, type MfaSession } from '../lib/state/machine';
-import { randomId } from '../lib/crypto/codes';
-import { toSessionUser, userMethods, type Method, type TenantRecord, type UserRecord } from '../lib/types';
-import { body, fields, h } from './http';
+import { beginPending, dropPending, end, establish, factorTarget, mfaOf, sessionView } from './http-session';
+import { body, fields, h, metaOf } from './http';
 
 const loginBody = z.strictObject({ tenant: fields.tenant, email: fields.email, password: fields.password });
+const loginBodyDefaultTenant = z.strictObject({ tenant: fields.tenant.optional(), email: fields.email, password: fields.password });
 const codeBody = z.strictObject({ method: fields.method, code: fields.code });
 
-export const STRATEGY_BY_METHOD: Record<Method, string> = {
-  webauthn: 'stepup-webauthn',
+/** The Passport strategy that checks each code method (strategies/code.ts CODE_STRATEGIES). */
+export const STRATEGY_BY_METHOD: Record<Exclude<Method, 'webauthn'>, string> = {
   totp: 'stepup-totp',
   backup_code: 'stepup-backup-code',
   email_otp: 'stepup-email-otp',
   sms_otp: 'stepup-sms-otp',
 };
 
-/** The aal a verified method gives (email codes are a weak factor unless the options say otherwise). */
-export function aalOf(ctx: StepUpContext, method: Method): 1 | 2 {
-  return method === 'email_otp' && !ctx.opts.emailOtpCountsAsSecondFactor ? 1 : 2;
+function strategyOf(method: Method): string {
+  if (method === 'webauthn') throw new StepUpError('invalid_request', 'Passkeys answer with `response`, not `code`.');
+  return STRATEGY_BY_METHOD[method];
 }
 
-/** Moves the session to `authenticated` after a verified factor (new session id) and answers. */
-export async function completeWithFactor(ctx: StepUpContext, req: Request, user: UserRecord, tenant: TenantRecord, aal: 1 | 2, method: string): Promise<MfaSession> {
-  const prev = req.session.mfa;
-  const mfa = authenticatedSession(aal, ctx.now(), tenant.policy, prev);
-  mfa.mfaVerifiedAt = ctx.now();
-  await establish(ctx, req, toSessionUser(user, tenant.slug), mfa);
-  await ctx.users.update(user.tenantId, user.id, { mfa: { lastVerifiedAt: new Date(ctx.now()) } });
-  await ctx.record(req, { tenantId: user.tenantId, userId: user.id, actorId: user.id, type: 'login_succeeded', details: { method, aal } });
-  return mfa;
-}
-
-function sessionView(req: Request) {
-  const mfa = req.session?.mfa;
-  if (req.user && mfa?.state === 'authenticated') {
-    return {
-      state: 'authenticated',
-      aal: mfa.aal,
-      user: req.user,
-      mfaVerifiedAt: mfa.mfaVerifiedAt ? new Date(mfa.mfaVerifiedAt).toISOString() : null,
-      ...(mfa.enrollmentDeadline ? { enrollmentDeadline: new Date(mfa.enrollmentDeadline).toISOString() } : {}),
-    };
-  }
-  if (mfa?.pending && mfa.state === 'verification_required') {
-    return { state: mfa.state, expiresAt: new Date(mfa.pending.expiresAt).toISOString() };
-  }
-  if (mfa?.pending && (mfa.state === 'mfa_required' || mfa.state === 'enrollment_required')) {
-    return { state: mfa.state, methods: mfa.pending.methods, expiresAt: new Date(mfa.pending.expiresAt).toISOString() };
-  }
-  return { state: 'anonymous' };
-}
-
-export function authRoutes(ctx: StepUpContext, passport: PassportLike): Router {
+export function authRoutes(ctx: StepUpContext, passport: PassportLike, defaultTenant?: string): Router {
   const r = Router();
 
+  /** `POST /auth/login {tenant, email, password}` -> authenticated (aal 1) or a pending state with its methods. */
   r.post(
     '/login',
     h(async (req, res) => {
-      const input = body(loginBody, req);
-      const accountKey = `${input.tenant}:${input.email.trim().toLowerCase()}`;
-      const ipKey = req.ip ?? 'unknown';
-      await ctx.limits.passwordIp.assertOpen(ipKey);
-      const attempt = await ctx.limits.passwordAccount.reserve(accountKey);
-      let found: { user: UserRecord; tenant: TenantRecord };
-      try {
-        found = await authenticateWith(passport, 'stepup-password', req, res, 'invalid_credentials');
-      } catch (err) {
-        if (err instanceof StepUpError && err.code === 'invalid_credentials') {
-          await ctx.limits.passwordAccount.failed(accountKey, attempt);
-          await ctx.limits.passwordIp.hit(ipKey);
-        }
-        throw err;
+      body(defaultTenant ? loginBodyDefaultTenant : loginBody, req);
+      const { user, tenant } = await authenticateWith<{ user: UserRecord; tenant: TenantRecord }>(passport, 'stepup-password', req, res, 'invalid_credentials');
+      const next = await afterPassword(ctx, metaOf(req), user, tenant);
+      if (next.state === 'authenticated') {
+        await establish(ctx, req, next.user, next.mfa);
+        const deadline = next.decision.enrollmentDeadline;
+        return res.json({ state: 'authenticated', aal: 1, user: req.user, ...(deadline ? { enrollmentDeadline: new Date(deadline).toISOString() } : {}) });
       }
-      await ctx.limits.passwordAccount.succeeded(accountKey);
-      const { user, tenant } = found;
-      const now = ctx.now();
-      const decision = decideAfterPassword(user, tenant, now);
-      if (decision.state === 'authenticated') {
-        const mfa = authenticatedSession(1, now, tenant.policy, undefined, decision.enrollmentDeadline);
-        await establish(ctx, req, toSessionUser(user, tenant.slug), mfa);
-        await ctx.record(req, { tenantId: tenant.id, userId: user.id, actorId: user.id, type: 'login_succeeded', details: { aal: 1 } });
-        return res.json({
-          state: 'authenticated',
-          aal: 1,
-          user: req.user,
-          ...(decision.enrollmentDeadline ? { enrollmentDeadline: new Date(decision.enrollmentDeadline).toISOString() } : {}),
-        });
-      }
-      // A new id as soon as the password verifies (MFA-03); the last login replaces any pending one.
-      // An unverified address gets a pending session that may only ask for a new link (lib/lifecycle).
-      const methods = decision.state === 'verification_required' ? [] : decision.methods;
-      await regenerate(req);
-      req.session.mfa = pendingSession(decision.state, user, tenant, methods, randomId(), now, ctx.opts.pendingTtlSeconds);
-      await saveSession(req);
-      await ctx.sessionIndex.add(tenant.id, user.id, req.sessionID);
-      await ctx.record(req, { tenantId: tenant.id, userId: user.id, actorId: user.id, type: 'login_password_verified', details: { next: decision.state } });
-      const expiresAt = new Date(req.session.mfa.pending!.expiresAt).toISOString();
-      res.json(decision.state === 'verification_required' ? { state: decision.state, expiresAt } : { state: decision.state, methods, expiresAt });
+      await beginPending(ctx, req, next.mfa);
+      const expiresAt = new Date(next.mfa.pending!.expiresAt).toISOString();
+      const d = next.decision;
+      res.json(d.state === 'verification_required' ? { state: d.state, expiresAt } : { state: d.state, methods: d.methods, expiresAt });
     }),
   );
 
+  /** `POST /auth/mfa/challenge {method, code}`: the pending login's second factor. */
   r.post(
     '/mfa/challenge',
     h(async (req, res) => {
       const input = body(codeBody, req);
-      const check = checkPending(req.session?.mfa, 'mfa_required', ctx.now());
-      if (!check.ok) {
-        if (check.reason === 'expired') {
-          delete req.session.mfa;
-          await saveSession(req);
-          throw new StepUpError('challenge_expired');
-        }
-        throw new StepUpError('no_pending_login');
-      }
-      const pending = check.pending;
-      if (!pending.methods.includes(input.method)) throw new StepUpError('method_not_allowed');
-      // Per-login budget, counted outside the session (ATK-26); the account budget is in verifySecondFactor.
-      const tries = await ctx.ephemeral.incr(`challenge:${pending.id}`, ctx.opts.pendingTtlSeconds * 1000);
-      if (tries > ctx.opts.challengeMaxFailures) {
-        delete req.session.mfa;
-        await saveSession(req);
-        throw new StepUpError('challenge_expired', 'Too many wrong codes; start again with your password.');
-      }
+      let result: FactorResult;
       try {
-        const user = await authenticateWith<UserRecord>(passport, STRATEGY_BY_METHOD[input.method], req, res, 'invalid_code');
-        const tenant = await ctx.tenants.findById(pending.tenantId);
-        if (!tenant) throw new StepUpError('unauthenticated');
-        const aal = aalOf(ctx, input.method);
-        await completeWithFactor(ctx, req, user, tenant, aal, input.method);
-        res.json({ state: 'authenticated', aal, user: req.user });
+        factorTargetForLogin(ctx, req);
+        result = await authenticateWith<FactorResult>(passport, strategyOf(input.method), req, res, 'invalid_code');
       } catch (err) {
-        if (err instanceof StepUpError && err.code === 'invalid_code' && tries >= ctx.opts.challengeMaxFailures) {
-          delete req.session.mfa;
-          await saveSession(req);
-        }
+        // An expired login, or too many wrong codes: the login is dropped (start again with the password).
+        if (err instanceof StepUpError && err.code === 'challenge_expired') await dropPending(req);
         throw err;
       }
+      await completeLogin(ctx, req, result);
+      const mfa = mfaOf(req)!;
+      if (mfa.state === 'enrollment_required') return res.json({ state: mfa.state, methods: mfa.pending!.methods, expiresAt: new Date(mfa.pending!.expiresAt).toISOString() });
+      res.json({ state: 'authenticated', aal: result.aal, user: req.user });
     }),
   );
 
+  /** `POST /auth/step-up {method, code}`: a fresh proof for this authenticated session (new session id). */
   r.post(
     '/step-up',
     requireAuth(ctx),
     h(async (req, res) => {
       const input = body(codeBody, req);
-      const u = req.user!;
-      const [user, tenant] = await Promise.all([ctx.users.findById(u.tenantId, u.id), ctx.tenants.findById(u.tenantId)]);
-      if (!user || !tenant) throw new StepUpError('unauthenticated');
-      const methods = userMethods(user, tenant.policy.allowedMethods);
-      if (!methods.includes(input.method)) throw new StepUpError('method_not_allowed');
-      // A weak factor (email) cannot stand in for a strong one the user has (ATK-17).
-      if (aalOf(ctx, input.method) < 2 && methods.some((m) => m !== 'backup_code' && aalOf(ctx, m) === 2)) {
-        throw new StepUpError('method_not_allowed', 'Confirm with a stronger factor.');
-      }
-      await authenticateWith<UserRecord>(passport, STRATEGY_BY_METHOD[input.method], req, res, 'invalid_code');
-      const prev = req.session.mfa!;
-      const aal = Math.max(prev.aal ?? 1, aalOf(ctx, input.method)) as 1 | 2;
+      const result = await authenticateWith<FactorResult>(passport, strategyOf(input.method), req, res, 'invalid_code');
       const now = ctx.now();
+      const mfa = afterStepUp(mfaOf(req)!, result.method, result.aal, result.tenant.policy, now);
       // Rotate the id at every privilege step (MFA-04); the absolute timeout still counts from login.
-      const mfa: MfaSession = { ...authenticatedSession(aal, now, tenant.policy, prev), mfaVerifiedAt: now, enrollmentDeadline: prev.enrollmentDeadline };
-      await establish(ctx, req, toSessionUser(user, tenant.slug), mfa);
-      await ctx.users.update(user.tenantId, user.id, { mfa: { lastVerifiedAt: new Date(now) } });
-      await ctx.record(req, { tenantId: user.tenantId, userId: user.id, actorId: user.id, type: 'step_up_succeeded', details: { method: input.method } });
-      res.json({ aal, mfaVerifiedAt: new Date(now).toISOString() });
+      await establish(ctx, req, toSessionUser(result.user, result.tenant.slug), mfa);
+      await ctx.record(metaOf(req), { tenantId: result.user.tenantId, userId: result.user.id, actorId: result.user.id, type: 'step_up_succeeded', details: { method: result.method } });
+      res.json({ aal: mfa.aal, mfaVerifiedAt: new Date(now).toISOString() });
     }),
   );
 
@@ -181,7 +97,8 @@ export function authRoutes(ctx: StepUpContext, passport: PassportLike): Router {
   r.post(
     '/logout',
     h(async (req, res) => {
-      await endSession(ctx, req, res);
+      const owner = await end(ctx, req, res, 'logout');
+      if (owner) await ctx.record(metaOf(req), { tenantId: owner.tenantId, userId: owner.userId, actorId: owner.userId, type: 'logout' });
       res.status(204).end();
     }),
   );
@@ -191,14 +108,36 @@ export function authRoutes(ctx: StepUpContext, passport: PassportLike): Router {
     requireAuth(ctx),
     h(async (req, res) => {
       const u = req.user!;
-      const ended = await ctx.sessionIndex.endAll(u.tenantId, u.id, req.sessionID);
-      if (ended.length) ctx.events.emitSessionsEnded({ tenantId: u.tenantId, userId: u.id, sessionIds: ended, reason: 'logout_all' });
-      await ctx.record(req, { tenantId: u.tenantId, userId: u.id, actorId: u.id, type: 'logout_all', details: { sessions: ended.length + 1 } });
-      await endSession(ctx, req, res);
+      const meta = metaOf(req);
+      const { ended } = await ctx.sessions.endAll(u.tenantId, u.id, 'logout_all', req.sessionID);
+      await ctx.record(meta, { tenantId: u.tenantId, userId: u.id, actorId: u.id, type: 'logout_all', details: { sessions: ended.length + 1 } });
+      await end(ctx, req, res, 'logout_all');
       res.status(204).end();
     }),
   );
 
   return r;
+}
+
+/** The challenge needs a pending login: 409/410 before any strategy runs. */
+function factorTargetForLogin(ctx: StepUpContext, req: Parameters<typeof factorTarget>[1]): void {
+  const t = factorTarget(ctx, req);
+  if (t.purpose !== 'login') throw new StepUpError('no_pending_login');
+}
+
+/** A verified login factor: the state machine's next state, written by the HTTP session; audited. */
+async function completeLogin(ctx: StepUpContext, req: Parameters<typeof factorTarget>[1], result: FactorResult): Promise<void> {
+  const prev = mfaOf(req)!;
+  const now = ctx.now();
+  const enrollable = enrollableMethods(result.user, result.tenant.policy, ctx.opts.emailOtpCountsAsSecondFactor);
+  const mfa = afterLoginFactor(prev, result.method, result.aal, result.tenant.policy, now, enrollable);
+  if (mfa.state === 'enrollment_required') {
+    // A disallowed factor proved the user: on to enrolling an allowed one (same session id: still pending).
+    await beginPending(ctx, req, mfa);
+    await ctx.record(metaOf(req), { tenantId: result.user.tenantId, userId: result.user.id, actorId: result.user.id, type: 'login_factor_phased_out', details: { method: result.method } });
+    return;
+  }
+  await establish(ctx, req, toSessionUser(result.user, result.tenant.slug), mfa);
+  await recordLoginFactor(ctx, metaOf(req), result.user, result.method, result.aal);
 }
 

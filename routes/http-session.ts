@@ -1,9 +1,18 @@
-import type { Request, Response } from 'express';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import session from 'express-session';
+import type { PassportLike } from './passport-like';
 import type { StepUpContext } from '../lib/context';
-import type { MfaSession } from '../lib/state/machine';
-import type { StepUpUser } from '../lib/types';
-import { randomId } from '../lib/crypto/codes';
 import { StepUpError } from '../lib/errors';
+import { randomId } from '../lib/crypto/codes';
+import type { FactorTarget } from '../lib/auth/second-factor';
+import type { Subject, SubjectRef } from '../lib/auth/subject';
+import { afterEnrolment, checkAuthenticated, checkPending, type MfaSession, type PendingLogin, type PendingState } from '../lib/state/machine';
+import { aalOf } from '../lib/state/policy';
+import { toSessionUser, type Method, type StepUpUser } from '../lib/types';
+import { metaOf, sendError } from './http';
+
+// The ONE module that reads and writes `req.session.mfa` (establish, regenerate, save, end): the state
+// machine (lib/state/machine.ts) computes every next value, this module puts it in the session.
 
 declare module 'express-session' {
   interface SessionData {
@@ -23,61 +32,233 @@ declare global {
 
 const cb = (resolve: () => void, reject: (e: unknown) => void) => (err?: unknown) => (err ? reject(err) : resolve());
 
-/** New session id, old one destroyed in the store (fixation: MFA-03/04). Session data starts empty. */
-export function regenerate(req: Request): Promise<void> {
+function regenerate(req: Request): Promise<void> {
   return new Promise((resolve, reject) => req.session.regenerate(cb(resolve, reject)));
 }
 
-export function saveSession(req: Request): Promise<void> {
+function save(req: Request): Promise<void> {
   return new Promise((resolve, reject) => req.session.save(cb(resolve, reject)));
 }
 
-export function destroySession(req: Request): Promise<void> {
+function destroy(req: Request): Promise<void> {
   return new Promise((resolve, reject) => req.session.destroy(cb(resolve, reject)));
-}
-
-/**
- * Passport's login (regenerates the session id, stores the user), then the authenticated state,
- * then the user -> session index. Burn the pending state before the session is issued.
- */
-export async function establish(ctx: StepUpContext, req: Request, user: StepUpUser, mfa: MfaSession): Promise<void> {
-  const oldSid = req.sessionID;
-  await new Promise<void>((resolve, reject) => req.login(user, { keepSessionInfo: false, session: true }, cb(resolve, reject)));
-  req.session.mfa = mfa;
-  req.session.bindingId = randomId();
-  await saveSession(req);
-  if (oldSid && oldSid !== req.sessionID) {
-    await ctx.sessionIndex.remove(user.tenantId, user.id, oldSid);
-    ctx.events.emitSessionRotated({ tenantId: user.tenantId, userId: user.id, oldSessionId: oldSid, newSessionId: req.sessionID });
-  }
-  await ctx.sessionIndex.add(user.tenantId, user.id, req.sessionID);
-  // A disable that ran while this login was in flight ended the sessions it knew of, not this new
-  // one: look again now that the session is indexed, and end it if the account was disabled.
-  const fresh = await ctx.users.findById(user.tenantId, user.id);
-  if (!fresh || fresh.disabledAt) {
-    await destroySession(req);
-    req.user = undefined;
-    await ctx.sessionIndex.remove(user.tenantId, user.id, req.sessionID);
-    throw new StepUpError('invalid_credentials');
-  }
 }
 
 export function cookieName(ctx: StepUpContext): string {
   return ctx.opts.session.cookieName ?? (ctx.opts.session.secureCookie === true ? '__Host-sid' : 'sid');
 }
 
-/** Ends this session on the server and in the browser. */
-export async function endSession(ctx: StepUpContext, req: Request, res: Response): Promise<void> {
+/** The session's state, read only (for views and checks). */
+export function mfaOf(req: Request): MfaSession | undefined {
+  return req.session?.mfa;
+}
+
+/** The pending login of a session in a given state (410 when it expired, 409 when there is none). */
+export function pendingOf(ctx: StepUpContext, req: Request, state: PendingState): PendingLogin {
+  const check = checkPending(req.session?.mfa, state, ctx.now());
+  if (!check.ok) throw new StepUpError(check.reason === 'expired' ? 'challenge_expired' : 'no_pending_login');
+  return check.pending;
+}
+
+/**
+ * A new id as soon as the password verifies (MFA-03), with the pending state; the last login replaces
+ * any pending one. Indexed so "log out everywhere" and resets reach pending logins too.
+ */
+export async function beginPending(ctx: StepUpContext, req: Request, mfa: MfaSession): Promise<void> {
+  await regenerate(req);
+  req.session.mfa = mfa;
+  await save(req);
+  await ctx.sessions.add(mfa.pending!.tenantId, mfa.pending!.userId, req.sessionID);
+}
+
+/**
+ * Passport's login (regenerates the session id, stores the user), then the authenticated state,
+ * then the user -> session index (MFA-03/04). The pending state is burned before the session is issued.
+ */
+export async function establish(ctx: StepUpContext, req: Request, user: StepUpUser, mfa: MfaSession): Promise<void> {
+  const oldSid = req.sessionID;
+  await new Promise<void>((resolve, reject) => req.login(user, { keepSessionInfo: false, session: true }, cb(resolve, reject)));
+  req.session.mfa = mfa;
+  req.session.bindingId = randomId();
+  await save(req);
+  if (oldSid && oldSid !== req.sessionID) {
+    await ctx.sessions.remove(user.tenantId, user.id, oldSid);
+    ctx.events.emitSessionRotated({ tenantId: user.tenantId, userId: user.id, oldSessionId: oldSid, newSessionId: req.sessionID });
+  }
+  await ctx.sessions.add(user.tenantId, user.id, req.sessionID);
+  // A disable or reset that ran while this login was in flight ended the sessions it knew of, not this
+  // new one: look again now that the session is indexed (the revocation mark covers the rest).
+  const [fresh, mark] = await Promise.all([ctx.users.findById(user.tenantId, user.id), ctx.sessions.revokedAt(user.tenantId, user.id)]);
+  if (!fresh || fresh.disabledAt || mark > (mfa.validFrom ?? 0)) {
+    await destroy(req);
+    req.user = undefined;
+    await ctx.sessions.remove(user.tenantId, user.id, req.sessionID);
+    throw new StepUpError('invalid_credentials');
+  }
+}
+
+/** Writes a next state that keeps the session id (enrolment in progress, a kept session after a password change). */
+export async function update(req: Request, mfa: MfaSession): Promise<void> {
+  req.session.mfa = mfa;
+  await save(req);
+}
+
+/** Drops a pending login (expired, too many wrong codes): the session is anonymous again. */
+export async function dropPending(req: Request): Promise<void> {
+  if (!req.session?.mfa) return;
+  delete req.session.mfa;
+  await save(req);
+}
+
+/** Ends this session on the server and in the browser (audited by the caller). */
+export async function end(ctx: StepUpContext, req: Request, res: Response, reason: 'logout' | 'logout_all' | 'password_changed' = 'logout'): Promise<{ tenantId: string; userId: string } | null> {
   const sid = req.sessionID;
   const mfa = req.session?.mfa;
-  const owner = req.user ?? (mfa?.pending ? { tenantId: mfa.pending.tenantId, id: mfa.pending.userId } : undefined);
-  if (req.session) await destroySession(req);
+  const owner = req.user ? { tenantId: req.user.tenantId, userId: req.user.id } : mfa?.pending ? { tenantId: mfa.pending.tenantId, userId: mfa.pending.userId } : null;
+  if (req.session) await destroy(req);
   req.user = undefined;
-  if (owner && sid) {
-    await ctx.sessionIndex.remove(owner.tenantId, owner.id, sid);
-    ctx.events.emitSessionsEnded({ tenantId: owner.tenantId, userId: owner.id, sessionIds: [sid], reason: 'logout' });
-  }
+  if (owner && sid) await ctx.sessions.ended(owner.tenantId, owner.userId, sid, reason);
   // Same attributes as the session cookie: a browser ignores a `__Host-` clear that is not Secure.
   const s = ctx.opts.session;
   res.clearCookie(cookieName(ctx), { path: '/', httpOnly: true, sameSite: s.sameSite, secure: s.secureCookie === 'auto' ? req.secure : s.secureCookie });
+  return owner;
 }
+
+/**
+ * Who a second-factor code is for: the pending user of an `mfa_required` session (login), or the
+ * authenticated user (step-up). Never anything from the body (MFA-07).
+ */
+export function factorTarget(ctx: StepUpContext, req: Request): FactorTarget {
+  const mfa = req.session?.mfa;
+  if (req.user && mfa?.state === 'authenticated') {
+    return { purpose: 'step_up', tenantId: req.user.tenantId, userId: req.user.id, binding: req.session.bindingId ?? req.sessionID, validFrom: mfa.validFrom ?? mfa.authTime ?? 0 };
+  }
+  const pending = pendingOf(ctx, req, 'mfa_required');
+  return { purpose: 'login', pending, validFrom: mfa!.validFrom ?? mfa!.authTime ?? 0 };
+}
+
+/** Who a factor-management route acts on: the authenticated user, or (with `allowEnrolling`) the enrolling one. */
+export function subjectRef(ctx: StepUpContext, req: Request, allowEnrolling: boolean): SubjectRef {
+  const mfa = req.session?.mfa;
+  if (req.user && mfa?.state === 'authenticated') {
+    return { tenantId: req.user.tenantId, userId: req.user.id, kind: 'authenticated', mfa, binding: req.session.bindingId ?? req.sessionID };
+  }
+  if (allowEnrolling) {
+    const check = checkPending(mfa, 'enrollment_required', ctx.now());
+    if (check.ok) return { tenantId: check.pending.tenantId, userId: check.pending.userId, kind: 'enrolling', mfa: mfa!, binding: check.pending.id };
+    if (check.reason === 'expired') throw new StepUpError('challenge_expired');
+  }
+  throw new StepUpError('unauthenticated');
+}
+
+/** `GET /auth/session`: what the client may know of its session. */
+export function sessionView(req: Request) {
+  const mfa = req.session?.mfa;
+  if (req.user && mfa?.state === 'authenticated') {
+    return {
+      state: 'authenticated',
+      aal: mfa.aal,
+      user: req.user,
+      mfaVerifiedAt: mfa.mfaVerifiedAt ? new Date(mfa.mfaVerifiedAt).toISOString() : null,
+      amr: mfa.amr ?? [],
+      ...(mfa.enrollmentDeadline ? { enrollmentDeadline: new Date(mfa.enrollmentDeadline).toISOString() } : {}),
+    };
+  }
+  if (mfa?.pending && mfa.state === 'verification_required') {
+    return { state: mfa.state, expiresAt: new Date(mfa.pending.expiresAt).toISOString() };
+  }
+  if (mfa?.pending && (mfa.state === 'mfa_required' || mfa.state === 'enrollment_required')) {
+    return { state: mfa.state, methods: mfa.pending.methods as Method[], expiresAt: new Date(mfa.pending.expiresAt).toISOString() };
+  }
+  return { state: 'anonymous' };
+}
+
+// lastSeen is written at most once a minute (fewer session writes), and never so coarsely that
+// steady activity inside a short idle timeout could still look idle: at most a tenth of it.
+const lastSeenGranularity = (idleSeconds: number) => Math.min(60_000, (idleSeconds * 1000) / 10);
+
+/**
+ * The session chain: express-session on the plugin's store (fail closed: a store that is down or slow
+ * answers 503, never an anonymous pass-through), Passport's session, then the server-side idle and
+ * absolute timeouts (THE `checkAuthenticated` rule).
+ */
+export function sessionMiddleware(ctx: StepUpContext, passport: PassportLike, store: session.Store): RequestHandler[] {
+  const s = ctx.opts.session;
+  const mw = session({
+    name: cookieName(ctx),
+    secret: s.secrets,
+    store,
+    resave: false,
+    saveUninitialized: false,
+    cookie: { httpOnly: true, sameSite: s.sameSite, secure: s.secureCookie, path: '/', maxAge: s.absoluteTimeoutSeconds * 1000 },
+  });
+  const failClosed: RequestHandler = (req, res, next) => {
+    let passed = false;
+    mw(req, res, (err?: unknown) => {
+      if (err) {
+        ctx.logger.error('session store unavailable', { err: (err as Error).message });
+        // express-session also reports save failures from res.end(), after `next()` ran and the answer
+        // is on its way: nothing is granted by then, so log only (never a second next()).
+        if (passed || res.headersSent) return;
+        return sendError(res, new StepUpError('unavailable'));
+      }
+      if (passed) return;
+      passed = true;
+      next();
+    });
+  };
+  const passportSession = passport.session();
+  const passportChecked: RequestHandler = (req, res, next) => {
+    passportSession(req, res, (err?: unknown) => {
+      // A session whose serialized user cannot be read is treated as anonymous, not as an error page.
+      if (err) req.user = undefined;
+      next();
+    });
+  };
+  const timeouts: RequestHandler = (req: Request, res: Response, next: NextFunction) => {
+    const mfa = req.session?.mfa;
+    if (!req.session || (!mfa && !req.user)) return next();
+    if (req.user && mfa?.state !== 'authenticated') {
+      // Never let a user object without the plugin's authenticated state through.
+      req.user = undefined;
+      return next();
+    }
+    if (mfa?.state !== 'authenticated') return next();
+    const now = ctx.now();
+    const check = checkAuthenticated(mfa, req.user, now, s);
+    if (check === 'ok') {
+      if (now - (mfa.lastSeen ?? 0) >= lastSeenGranularity(s.idleTimeoutSeconds)) mfa.lastSeen = now;
+      return next();
+    }
+    const user = req.user!;
+    const sid = req.sessionID;
+    destroy(req)
+      .then(async () => {
+        req.user = undefined;
+        await ctx.sessions.ended(user.tenantId, user.id, sid, 'expired');
+        next();
+      })
+      .catch((err: unknown) => {
+        ctx.logger.error('session store unavailable', { err: (err as Error).message });
+        sendError(res, new StepUpError('unavailable'));
+      });
+  };
+  return [failClosed, passportChecked, timeouts];
+}
+
+/**
+ * After a factor is enrolled: an `enrollment_required` login completes (new session id); an
+ * authenticated session counts the confirmation as a fresh proof with that factor. The aal is the one
+ * a later login with this method gives (an email-only account stays at aal 1).
+ */
+export async function finishEnrolment(ctx: StepUpContext, req: Request, subject: Subject, method: Method): Promise<void> {
+  const aal = aalOf(method, ctx.opts.emailOtpCountsAsSecondFactor);
+  const next = afterEnrolment(mfaOf(req)!, method, aal, subject.tenant.policy, ctx.now());
+  if (subject.kind === 'enrolling') {
+    await establish(ctx, req, toSessionUser(subject.user, subject.tenant.slug), next);
+    await ctx.record(metaOf(req), { tenantId: subject.user.tenantId, userId: subject.user.id, actorId: subject.user.id, type: 'login_succeeded', details: { method, aal } });
+    return;
+  }
+  await update(req, next);
+}
+

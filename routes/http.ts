@@ -1,10 +1,25 @@
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
 import type { StepUpContext } from '../lib/context';
-import { StepUpError } from '../lib/errors';
-import { sendError } from './guards';
+import { StepUpError, toResponse } from '../lib/errors';
+import type { RequestMeta } from '../lib/types';
 
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/** Writes a StepUpError (or any error, as a generic 500) in the contract's JSON shape. */
+export function sendError(res: Response, err: unknown): void {
+  // Too late to answer (e.g. the session store failed while saving after the handler responded):
+  // writing now would throw ERR_HTTP_HEADERS_SENT out of a timer and crash the process.
+  if (res.headersSent) return;
+  const { status, body, retryAfterSeconds } = toResponse(err);
+  if (retryAfterSeconds !== undefined) res.set('Retry-After', String(retryAfterSeconds));
+  res.status(status).json(body);
+}
+
+/** What the core needs of a request: never the request itself. */
+export function metaOf(req: Request): RequestMeta {
+  return { ip: req.ip ?? null, userAgent: req.get('user-agent') ?? null, sessionId: req.sessionID ?? null };
+}
 
 /** Async handler for Express 4 and 5 alike: a rejected promise goes to the router's error handler. */
 export function h(fn: (req: Request, res: Response) => Promise<unknown>): RequestHandler {
@@ -90,18 +105,24 @@ export function errorHandler(ctx: StepUpContext) {
         ctx.logger.error('store unavailable', { err: e.message });
         return sendError(res, new StepUpError('unavailable'));
       }
+      // Client mistakes (a bad gzip body, an undecodable path parameter) are 400s, logged at debug only.
+      const status = (err as { status?: number; statusCode?: number })?.status ?? (err as { statusCode?: number })?.statusCode;
+      if (err instanceof URIError || (typeof status === 'number' && status >= 400 && status < 500)) {
+        ctx.logger.debug?.('client error', { type: e.type, status });
+        return sendError(res, err instanceof URIError ? new StepUpError('invalid_request', 'The path is not valid.') : err);
+      }
       if (!e.type) ctx.logger.error('unexpected error', { err: e.message, code: e.code });
     }
     sendError(res, err);
   };
 }
 
-function isStoreOutage(err: unknown): boolean {
+export function isStoreOutage(err: unknown): boolean {
   const e = err as { name?: string; message?: string; code?: string };
   if (!e) return false;
   if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND'].includes(e.code ?? '')) return true;
   const name = e.name ?? '';
-  if (/^Mongo|MaxRetriesPerRequestError|AbortError/.test(name)) return true;
+  if (/^Mongo|MaxRetriesPerRequestError|AbortError|StoreTimeoutError|TimeoutError|ClusterAllFailedError/.test(name)) return true;
   return /Connection is closed|Stream isn't writeable|enableOfflineQueue|connection (is )?(closed|lost)|buffering timed out/i.test(e.message ?? '');
 }
 

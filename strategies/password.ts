@@ -1,21 +1,23 @@
 import type { Request } from 'express';
 import { Strategy as LocalStrategy } from 'passport-local';
-import type { TenantRecord, UserRecord } from '../lib/types';
+import { toSessionUser, type RequestMeta, type TenantRecord, type UserRecord } from '../lib/types';
 
-export type PasswordVerify = (req: Request, email: string, password: string) => Promise<{ user: UserRecord; tenant: TenantRecord } | false>;
+export type PasswordVerify = (meta: RequestMeta, tenant: string, email: string, password: string) => Promise<{ user: UserRecord; tenant: TenantRecord } | false>;
 
 /**
  * passport-local with the tenant taken from the body: `{tenant, email, password}`. Unknown user and
  * wrong password fail the same way (the verify function spends a dummy hash for unknown users).
+ * On success `req.user` is the safe session user; the records are in `info.result`.
  */
 export class PasswordStrategy extends LocalStrategy {
   override name = 'stepup-password';
 
-  constructor(verify: PasswordVerify) {
+  constructor(verify: PasswordVerify, meta: (req: Request) => RequestMeta, defaultTenant?: string) {
     if (typeof verify !== 'function') throw new TypeError('PasswordStrategy requires a verify function');
     super({ usernameField: 'email', passwordField: 'password', passReqToCallback: true, session: false }, (req, email, password, done) => {
-      verify(req, email, password).then(
-        (res) => (res ? done(null, res as unknown as Express.User) : done(null, false, { message: 'invalid_credentials' })),
+      const tenant = String((req.body as { tenant?: unknown })?.tenant ?? defaultTenant ?? '');
+      verify(meta(req), tenant, email, password).then(
+        (res) => (res ? done(null, toSessionUser(res.user, res.tenant.slug), { result: res } as never) : done(null, false, { message: 'invalid_credentials' })),
         (err: unknown) => done(err),
       );
     });

@@ -1,9 +1,10 @@
-import type { Request, Response } from 'express';
+import type { RequestMeta } from '../types';
 import type { StepUpContext } from '../context';
 import { createKit } from './kit';
 import { resolveLifecycle, type LifecycleOptions, type ResolvedLifecycle } from './options';
 import { register, resendVerification, verifyEmail, type RegisterInput } from './registration';
-import { forgotPassword, resetPassword } from './recovery';
+import { forgotPassword, resetPassword, type PasswordResetResult } from './recovery';
+import type { PendingLogin } from '../state/machine';
 
 export type { LifecycleOptions, ResolvedLifecycle } from './options';
 export { lifecycleTokens } from './kit';
@@ -14,11 +15,12 @@ export { lifecycleTokens } from './kit';
  */
 export interface Lifecycle {
   readonly settings: ResolvedLifecycle;
-  register(req: Request, input: RegisterInput): Promise<void>;
-  verifyEmail(req: Request, token: string): Promise<void>;
-  resendVerification(req: Request): Promise<{ sentTo: string; expiresIn: number }>;
-  forgotPassword(req: Request, input: { tenant: string; email: string }): Promise<void>;
-  resetPassword(req: Request, res: Response, input: { token: string; newPassword: string }): Promise<void>;
+  register(meta: RequestMeta, input: RegisterInput): Promise<void>;
+  verifyEmail(meta: RequestMeta, token: string): Promise<void>;
+  resendVerification(meta: RequestMeta, pending: PendingLogin): Promise<{ sentTo: string; expiresIn: number }>;
+  forgotPassword(meta: RequestMeta, input: { tenant: string; email: string }): Promise<void>;
+  /** Returns whose password changed (the caller ends its own session when it was that user's) and the revocation mark. */
+  resetPassword(meta: RequestMeta, input: { token: string; newPassword: string }): Promise<PasswordResetResult>;
   /**
    * Resolves when the work started after earlier 202 answers (lookups, accounts, tokens, mails) is done.
    * For tests and graceful shutdown.
@@ -30,11 +32,11 @@ export function createLifecycle(ctx: StepUpContext, options: LifecycleOptions | 
   const kit = createKit(ctx, resolveLifecycle(options, ctx.opts.allowedOrigins));
   return {
     settings: kit.settings,
-    register: (req, input) => register(kit, req, input),
-    verifyEmail: (req, token) => verifyEmail(kit, req, token),
-    resendVerification: (req) => resendVerification(kit, req),
-    forgotPassword: (req, input) => forgotPassword(kit, req, input),
-    resetPassword: (req, res, input) => resetPassword(kit, req, res, input),
+    register: (meta, input) => register(kit, meta, input),
+    verifyEmail: (meta, token) => verifyEmail(kit, meta, token),
+    resendVerification: (meta, pending) => resendVerification(kit, meta, pending),
+    forgotPassword: (meta, input) => forgotPassword(kit, meta, input),
+    resetPassword: (meta, input) => resetPassword(kit, meta, input),
     idle: () => kit.idle(),
   };
 }

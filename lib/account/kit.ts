@@ -1,9 +1,9 @@
-import type { Request } from 'express';
+import type { RequestMeta } from '../types';
 import type { StepUpContext } from '../context';
 import { StepUpError } from '../errors';
 import { deriveKey } from '../crypto/codes';
 import type { MailContent } from '../delivery/messages';
-import { passwordLength } from './password';
+import { checkPasswordLength } from './password';
 import { SendLimiter } from '../limits/send';
 import type { ResolvedLifecycle } from './options';
 import { LifecycleTokens } from './tokens';
@@ -26,7 +26,7 @@ export interface LifecycleKit {
   /** 404 when no mailer is configured: these flows cannot work without one (the same for every input). */
   requireMailer(): void;
   /** Per-IP cap on register / forgot / resend (429 with Retry-After: it counts only the caller's own requests). */
-  ipBudget(req: Request): Promise<void>;
+  ipBudget(meta: RequestMeta): Promise<void>;
   /** 400 unless the password has the configured length (code points, no composition rules: MFA-21). */
   checkPasswordLength(password: string): void;
 }
@@ -75,14 +75,12 @@ export function createKit(ctx: StepUpContext, settings: ResolvedLifecycle): Life
     requireMailer() {
       if (!ctx.opts.mailer) throw new StepUpError('not_found', 'Account self-service needs a mailer.');
     },
-    async ipBudget(req) {
-      const wait = await limiter.reserve('ip', req.ip ?? 'unknown', settings.perIpPerHour);
+    async ipBudget(meta) {
+      const wait = await limiter.reserve('ip', meta.ip ?? 'unknown', settings.perIpPerHour);
       if (wait !== null) throw new StepUpError('rate_limited', undefined, { retryAfterSeconds: wait });
     },
     checkPasswordLength(password) {
-      const { minLength, maxLength } = ctx.opts.password;
-      const n = passwordLength(password);
-      if (n < minLength || n > maxLength) throw new StepUpError('invalid_request', `The password must be ${minLength} to ${maxLength} characters.`);
+      checkPasswordLength(ctx.opts.password, password);
     },
   };
 }

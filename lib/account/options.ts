@@ -27,13 +27,6 @@ export interface LifecycleOptions {
   perIpPerHour?: number;
 }
 
-declare module '../config' {
-  interface StepUpOptions {
-    /** Self-registration, email verification and password reset: see `LifecycleOptions`. */
-    lifecycle?: LifecycleOptions;
-  }
-}
-
 export interface ResolvedLifecycle {
   links: { verifyEmail?: string; resetPassword?: string; forgotPassword?: string };
   verifyTtlSeconds: number;
@@ -44,7 +37,8 @@ export interface ResolvedLifecycle {
 }
 
 const link = z.url({ protocol: /^https?$/ });
-const schema = z.strictObject({
+/** Strict: an unknown key is an error (checked with the other options in lib/config.ts). */
+export const lifecycleSchema = z.strictObject({
   links: z.strictObject({ verifyEmail: link.optional(), resetPassword: link.optional(), forgotPassword: link.optional() }).default({}),
   verifyTtlSeconds: z.number().int().min(600).max(604800).default(86400),
   resetTtlSeconds: z.number().int().min(300).max(3600).default(1800),
@@ -55,7 +49,7 @@ const schema = z.strictObject({
 
 /** Checks the options once; a bad one is a TypeError naming it. */
 export function resolveLifecycle(input: LifecycleOptions | undefined, allowedOrigins: readonly string[]): ResolvedLifecycle {
-  const res = schema.safeParse(input ?? {});
+  const res = lifecycleSchema.safeParse(input ?? {});
   if (!res.success) {
     const path = ['lifecycle', ...res.error.issues[0]!.path].join('.');
     throw new TypeError(`passport-stepup: option "${path}" is invalid: ${res.error.issues[0]!.message}`);

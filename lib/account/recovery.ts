@@ -1,7 +1,6 @@
-import type { Request, Response } from 'express';
+import type { RequestMeta } from '../types';
 import { StepUpError } from '../errors';
 import { passwordResetMessage } from '../delivery/messages';
-import { endSession } from '../../routes/http-session';
 import { normaliseEmail } from '../types';
 import { minutesOf, type LifecycleKit } from './kit';
 
@@ -11,10 +10,10 @@ import { minutesOf, type LifecycleKit } from './kit';
  * answer and its timing are the same for unknown tenants, unknown, disabled and real accounts. A new
  * token makes the previous one stop working.
  */
-export async function forgotPassword(kit: LifecycleKit, req: Request, input: { tenant: string; email: string }): Promise<void> {
+export async function forgotPassword(kit: LifecycleKit, meta: RequestMeta, input: { tenant: string; email: string }): Promise<void> {
   const { ctx, settings } = kit;
   kit.requireMailer();
-  await kit.ipBudget(req);
+  await kit.ipBudget(meta);
   const email = normaliseEmail(input.email);
   const addressWait = await kit.limiter.reserve('reset', `${input.tenant}\n${email}`, settings.sendsPerHour, settings.cooldownSeconds);
   kit.defer('forgot', async () => {
@@ -22,13 +21,13 @@ export async function forgotPassword(kit: LifecycleKit, req: Request, input: { t
     const user = tenant ? await ctx.users.findByEmail(tenant.id, email) : null;
     if (!tenant || !user || user.disabledAt) return;
     if (addressWait !== null) {
-      await ctx.record(req, { tenantId: tenant.id, userId: user.id, type: 'lifecycle_mail_suppressed', details: { kind: 'reset' } });
+      await ctx.record(meta, { tenantId: tenant.id, userId: user.id, type: 'lifecycle_mail_suppressed', details: { kind: 'reset' } });
       return;
     }
     const { token } = await kit.tokens.issue('reset', { tenantId: tenant.id, userId: user.id }, settings.resetTtlSeconds);
     const content = passwordResetMessage({ token, link: settings.links.resetPassword, minutes: minutesOf(settings.resetTtlSeconds), appName: ctx.opts.issuer });
     const sent = await kit.mail(user.email, content, 'password_reset');
-    await ctx.record(req, { tenantId: tenant.id, userId: user.id, type: 'password_reset_requested', details: { delivered: sent } });
+    await ctx.record(meta, { tenantId: tenant.id, userId: user.id, type: 'password_reset_requested', details: { delivered: sent } });
   });
 }
 
@@ -40,10 +39,18 @@ export async function forgotPassword(kit: LifecycleKit, req: Request, input: { t
  * proves the inbox, so an address not verified yet becomes verified (the owner of an address can take
  * back an account someone else registered with it: its password is replaced and it has no factor).
  */
-export async function resetPassword(kit: LifecycleKit, req: Request, res: Response, input: { token: string; newPassword: string }): Promise<void> {
+export interface PasswordResetResult {
+  tenantId: string;
+  userId: string;
+  /** The revocation mark: every session of the user from before it is dead. */
+  revokedAt: number;
+  sessionsEnded: number;
+}
+
+export async function resetPassword(kit: LifecycleKit, meta: RequestMeta, input: { token: string; newPassword: string }): Promise<PasswordResetResult> {
   const { ctx } = kit;
   kit.checkPasswordLength(input.newPassword);
-  const ipKey = req.ip ?? 'unknown';
+  const ipKey = meta.ip ?? 'unknown';
   await ctx.limits.passwordIp.assertOpen(ipKey);
   const subject = await kit.tokens.consume('reset', input.token);
   const user = subject ? await ctx.users.findById(subject.tenantId, subject.userId) : null;
@@ -51,23 +58,17 @@ export async function resetPassword(kit: LifecycleKit, req: Request, res: Respon
     await ctx.limits.passwordIp.hit(ipKey);
     throw new StepUpError('invalid_code', 'The link is not valid or has expired.');
   }
-  const now = ctx.now();
   const passwordHash = await ctx.hasher.hash(input.newPassword);
-  const updated = await ctx.users.update(user.tenantId, user.id, { passwordHash, ...(user.emailVerifiedAt ? {} : { emailVerifiedAt: new Date(now) }) });
+  // The revocation mark before the credential changes (SR-1, SR-13): a crash between the two leaves
+  // the old sessions dead and the old password in place, never the other way round.
+  const { at, ended } = await ctx.sessions.endAll(user.tenantId, user.id, 'password_changed');
+  const updated = await ctx.users.update(user.tenantId, user.id, {
+    passwordHash,
+    sessionsValidAfter: new Date(at),
+    ...(user.emailVerifiedAt ? {} : { emailVerifiedAt: new Date(at) }),
+  });
   if (!updated) throw new StepUpError('invalid_code', 'The link is not valid or has expired.');
-
-  // This browser's own session of the user ends properly (so nothing saves it again at the end of the request).
-  const mfa = req.session?.mfa;
-  const ownerId = req.user?.id ?? mfa?.pending?.userId;
-  const ownerTenant = req.user?.tenantId ?? mfa?.pending?.tenantId;
-  let ended = 0;
-  if (ownerId === user.id && ownerTenant === user.tenantId) {
-    await endSession(ctx, req, res);
-    ended++;
-  }
-  const others = await ctx.sessionIndex.endAll(user.tenantId, user.id);
-  if (others.length) ctx.events.emitSessionsEnded({ tenantId: user.tenantId, userId: user.id, sessionIds: others, reason: 'password_changed' });
-  ended += others.length;
-  await ctx.record(req, { tenantId: user.tenantId, userId: user.id, actorId: user.id, type: 'password_reset', details: { sessionsEnded: ended } });
+  await ctx.record(meta, { tenantId: user.tenantId, userId: user.id, actorId: user.id, type: 'password_reset', details: { sessionsEnded: ended.length } });
   ctx.notify(updated, { event: 'password_changed' });
+  return { tenantId: user.tenantId, userId: user.id, revokedAt: at, sessionsEnded: ended.length };
 }

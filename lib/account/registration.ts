@@ -1,8 +1,8 @@
-import type { Request } from 'express';
+import type { RequestMeta } from '../types';
 import { StepUpError } from '../errors';
 import { registrationExistsMessage, verificationMessage } from '../delivery/messages';
 import { maskEmail } from '../delivery/mask';
-import { checkPending } from '../state/machine';
+import type { PendingLogin } from '../state/machine';
 import { normaliseEmail, type TenantRecord, type UserRecord } from '../types';
 import { minutesOf, type LifecycleKit } from './kit';
 
@@ -22,11 +22,11 @@ export interface RegisterInput {
  * a "you already have an account" note to an existing one; an unknown tenant or a tenant without
  * self-registration gets no account and no mail.
  */
-export async function register(kit: LifecycleKit, req: Request, input: RegisterInput): Promise<void> {
+export async function register(kit: LifecycleKit, meta: RequestMeta, input: RegisterInput): Promise<void> {
   const { ctx, settings } = kit;
   kit.requireMailer();
   kit.checkPasswordLength(input.password);
-  await kit.ipBudget(req);
+  await kit.ipBudget(meta);
   const email = normaliseEmail(input.email);
   const addressWait = await kit.limiter.reserve('verify', `${input.tenant}\n${email}`, settings.sendsPerHour, settings.cooldownSeconds);
   const passwordHash = await ctx.hasher.hash(input.password);
@@ -34,15 +34,15 @@ export async function register(kit: LifecycleKit, req: Request, input: RegisterI
     const tenant = await ctx.tenants.findBySlug(input.tenant);
     if (!tenant) return;
     if (tenant.policy.selfRegistration !== true) {
-      await ctx.record(req, { tenantId: tenant.id, type: 'registration_refused', details: { reason: 'self_registration_off' } });
+      await ctx.record(meta, { tenantId: tenant.id, type: 'registration_refused', details: { reason: 'self_registration_off' } });
       return;
     }
     if (addressWait !== null) {
-      await ctx.record(req, { tenantId: tenant.id, type: 'lifecycle_mail_suppressed', details: { kind: 'verify' } });
+      await ctx.record(meta, { tenantId: tenant.id, type: 'lifecycle_mail_suppressed', details: { kind: 'verify' } });
       return;
     }
     const existing = await ctx.users.findByEmail(tenant.id, email);
-    if (existing) return alreadyRegistered(kit, req, existing);
+    if (existing) return alreadyRegistered(kit, meta, existing);
     let user: UserRecord;
     try {
       user = await ctx.users.create({
@@ -59,30 +59,30 @@ export async function register(kit: LifecycleKit, req: Request, input: RegisterI
       if (!(err instanceof StepUpError && err.code === 'conflict')) throw err;
       // A concurrent registration won: this one is a duplicate like any other.
       const raced = await ctx.users.findByEmail(tenant.id, email);
-      if (raced) await alreadyRegistered(kit, req, raced);
+      if (raced) await alreadyRegistered(kit, meta, raced);
       return;
     }
     // An adapter that keeps only the fields it knows gets the flag by patch (the memory one; Mongo stores it at once).
     if (user.selfRegistered !== true) user = (await ctx.users.update(tenant.id, user.id, { selfRegistered: true })) ?? user;
-    await ctx.record(req, { tenantId: tenant.id, userId: user.id, actorId: user.id, type: 'user_registered', details: { role: 'user' } });
-    await sendVerification(kit, req, user, tenant);
+    await ctx.record(meta, { tenantId: tenant.id, userId: user.id, actorId: user.id, type: 'user_registered', details: { role: 'user' } });
+    await sendVerification(kit, meta, user, tenant);
   });
 }
 
-async function alreadyRegistered(kit: LifecycleKit, req: Request, user: UserRecord): Promise<void> {
+async function alreadyRegistered(kit: LifecycleKit, meta: RequestMeta, user: UserRecord): Promise<void> {
   const { ctx } = kit;
-  await ctx.record(req, { tenantId: user.tenantId, userId: user.id, type: 'registration_duplicate', details: { disabled: Boolean(user.disabledAt) } });
+  await ctx.record(meta, { tenantId: user.tenantId, userId: user.id, type: 'registration_duplicate', details: { disabled: Boolean(user.disabledAt) } });
   if (user.disabledAt) return;
   await kit.mail(user.email, registrationExistsMessage({ appName: ctx.opts.issuer, forgotLink: kit.settings.links.forgotPassword }), 'registration_exists');
 }
 
 /** A new verification link (the previous one stops working). True when the mail was handed over. */
-async function sendVerification(kit: LifecycleKit, req: Request, user: UserRecord, tenant: TenantRecord): Promise<boolean> {
+async function sendVerification(kit: LifecycleKit, meta: RequestMeta, user: UserRecord, tenant: TenantRecord): Promise<boolean> {
   const { ctx, settings } = kit;
   const { token } = await kit.tokens.issue('verify', { tenantId: tenant.id, userId: user.id }, settings.verifyTtlSeconds);
   const content = verificationMessage({ token, link: settings.links.verifyEmail, minutes: minutesOf(settings.verifyTtlSeconds), appName: ctx.opts.issuer });
   const sent = await kit.mail(user.email, content, 'verification');
-  await ctx.record(req, { tenantId: tenant.id, userId: user.id, actorId: user.id, type: 'email_verification_sent', details: { delivered: sent } });
+  await ctx.record(meta, { tenantId: tenant.id, userId: user.id, actorId: user.id, type: 'email_verification_sent', details: { delivered: sent } });
   return sent;
 }
 
@@ -90,9 +90,9 @@ async function sendVerification(kit: LifecycleKit, req: Request, user: UserRecor
  * `POST /auth/verify-email {token}`: burns the token (single use, 24 h on the injected clock, current
  * one only) and marks the address verified. Logs nobody in. Every refusal is the same 401.
  */
-export async function verifyEmail(kit: LifecycleKit, req: Request, token: string): Promise<void> {
+export async function verifyEmail(kit: LifecycleKit, meta: RequestMeta, token: string): Promise<void> {
   const { ctx } = kit;
-  const ipKey = req.ip ?? 'unknown';
+  const ipKey = meta.ip ?? 'unknown';
   await ctx.limits.passwordIp.assertOpen(ipKey);
   const subject = await kit.tokens.consume('verify', token);
   const user = subject ? await ctx.users.findById(subject.tenantId, subject.userId) : null;
@@ -101,7 +101,7 @@ export async function verifyEmail(kit: LifecycleKit, req: Request, token: string
     throw new StepUpError('invalid_code', 'The link is not valid or has expired.');
   }
   if (!user.emailVerifiedAt) await ctx.users.update(user.tenantId, user.id, { emailVerifiedAt: new Date(ctx.now()) });
-  await ctx.record(req, { tenantId: user.tenantId, userId: user.id, actorId: user.id, type: 'email_verified' });
+  await ctx.record(meta, { tenantId: user.tenantId, userId: user.id, actorId: user.id, type: 'email_verified' });
 }
 
 /**
@@ -109,17 +109,15 @@ export async function verifyEmail(kit: LifecycleKit, req: Request, token: string
  * right): a new link to the account's own address. Its caps answer 429 here: the caller has proved
  * the password, so they tell nothing new.
  */
-export async function resendVerification(kit: LifecycleKit, req: Request): Promise<{ sentTo: string; expiresIn: number }> {
+export async function resendVerification(kit: LifecycleKit, meta: RequestMeta, pending: PendingLogin): Promise<{ sentTo: string; expiresIn: number }> {
   const { ctx, settings } = kit;
-  const check = checkPending(req.session?.mfa, 'verification_required', ctx.now());
-  if (!check.ok) throw new StepUpError(check.reason === 'expired' ? 'challenge_expired' : 'no_pending_login');
   kit.requireMailer();
-  const [user, tenant] = await Promise.all([ctx.users.findById(check.pending.tenantId, check.pending.userId), ctx.tenants.findById(check.pending.tenantId)]);
+  const [user, tenant] = await Promise.all([ctx.users.findById(pending.tenantId, pending.userId), ctx.tenants.findById(pending.tenantId)]);
   if (!user || !tenant || user.disabledAt) throw new StepUpError('unauthenticated');
   if (user.emailVerifiedAt) throw new StepUpError('conflict', 'The address is already verified; sign in again.');
-  await kit.ipBudget(req);
+  await kit.ipBudget(meta);
   const wait = await kit.limiter.reserve('verify', `${tenant.slug}\n${user.email}`, settings.sendsPerHour, settings.cooldownSeconds);
   if (wait !== null) throw new StepUpError('rate_limited', undefined, { retryAfterSeconds: wait });
-  if (!(await sendVerification(kit, req, user, tenant))) throw new StepUpError('delivery_failed');
+  if (!(await sendVerification(kit, meta, user, tenant))) throw new StepUpError('delivery_failed');
   return { sentTo: maskEmail(user.email), expiresIn: settings.verifyTtlSeconds };
 }

@@ -1,16 +1,19 @@
-import type { Request } from 'express';
+import type { RequestMeta } from '../types';
 import type { StepUpContext } from '../context';
 import { StepUpError } from '../errors';
 import { createTenant, createUser } from './provision';
 import { lifecycleTokens } from '../account/index';
 import { applyPolicyPatch, type PolicyPatch } from './policy';
 import { PLATFORM_SLUG, type Actor } from './scope';
+import { enrolledFactors } from '../state/policy';
 import { DEFAULT_POLICY, normaliseEmail, type Role, type TenantRecord, type UserRecord } from '../types';
 
 // Tenant and user administration: what the admin API, the CLI and the example app's bootstrap share.
 // The routes only check who may act on which tenant; everything here assumes that was done.
 
-const actorDetails = (actor: Actor | null) => (actor ? { actorTenantId: actor.user.tenantId } : { via: 'operator' });
+// Who acted, as the user's own security events may show it: the role, never the admin's IP or tenant (SR-6).
+const actorDetails = (actor: Actor | null) =>
+  actor ? { actorTenantId: actor.user.tenantId, actorRole: actor.superadmin ? 'superadmin' : 'admin' } : { via: 'operator', actorRole: 'operator' };
 
 export interface ProvisionedTenant {
   tenant: TenantRecord;
@@ -22,7 +25,7 @@ export interface ProvisionedTenant {
 /** A tenant and its first admin (who must enrol a factor at first login: admins always need one). */
 export async function provisionTenant(
   ctx: StepUpContext,
-  req: Request | null,
+  meta: RequestMeta | null,
   actor: Actor | null,
   input: { slug: string; name: string; policy?: PolicyPatch; admin: { email: string; name?: string } },
 ): Promise<ProvisionedTenant> {
@@ -30,15 +33,15 @@ export async function provisionTenant(
   if (input.slug === PLATFORM_SLUG) throw new StepUpError('conflict', 'The slug "platform" is reserved.');
   const policy = applyPolicyPatch(DEFAULT_POLICY, input.policy ?? {}, ctx.now());
   const tenant = await createTenant(ctx, { slug: input.slug, name: input.name, policy });
-  await ctx.record(req, { tenantId: tenant.id, userId: null, actorId: actor?.user.id ?? null, type: 'tenant_created', details: { slug: tenant.slug, ...actorDetails(actor) } });
-  const first = await provisionUser(ctx, req, actor, tenant, { ...input.admin, role: 'admin' });
+  await ctx.record(meta, { tenantId: tenant.id, userId: null, actorId: actor?.user.id ?? null, type: 'tenant_created', details: { slug: tenant.slug, ...actorDetails(actor) } });
+  const first = await provisionUser(ctx, meta, actor, tenant, { ...input.admin, role: 'admin' });
   return { tenant, admin: first.user, initialPassword: first.initialPassword };
 }
 
 /** A user with a random initial password; a duplicate email in the tenant is 409 `conflict`. */
 export async function provisionUser(
   ctx: StepUpContext,
-  req: Request | null,
+  meta: RequestMeta | null,
   actor: Actor | null,
   tenant: TenantRecord,
   input: { email: string; name?: string; role: Role },
@@ -46,7 +49,7 @@ export async function provisionUser(
   // Superadmins exist only in the platform tenant, and only through the bootstrap.
   if (input.role === 'superadmin') throw new StepUpError('forbidden');
   const { user, initialPassword } = await createUser(ctx, { tenantId: tenant.id, email: input.email, name: input.name, roles: [input.role] });
-  await ctx.record(req, { tenantId: tenant.id, userId: user.id, actorId: actor?.user.id ?? null, type: 'user_provisioned', details: { role: input.role, ...actorDetails(actor) } });
+  await ctx.record(meta, { tenantId: tenant.id, userId: user.id, actorId: actor?.user.id ?? null, type: 'user_provisioned', details: { role: input.role, ...actorDetails(actor) } });
   return { user, initialPassword: initialPassword! };
 }
 
@@ -55,19 +58,23 @@ export async function provisionUser(
  * must enrol again, and ends every session of the user (their sockets close). The admin never sees
  * or chooses a credential. Returns how many sessions ended.
  */
-export async function resetUserMfa(ctx: StepUpContext, req: Request, actor: Actor, tenant: TenantRecord, userId: string): Promise<number> {
+export async function resetUserMfa(ctx: StepUpContext, meta: RequestMeta, actor: Actor, tenant: TenantRecord, userId: string): Promise<number> {
   const target = await ctx.users.findById(tenant.id, userId);
   if (!target) throw new StepUpError('not_found');
   // Self-service has its own routes (with the step-up of the factor being changed).
   if (target.id === actor.user.id) throw new StepUpError('forbidden', 'Manage your own factors under /auth/mfa.');
-  const removed = (['totp', 'email', 'sms'] as const).filter((f) => target.mfa[f]);
+  const removed = enrolledFactors(target);
+  // The mark before the factors go (SR-1, SR-13): no session of the user outlives the reset, even one in flight.
+  const { at, ended } = await ctx.sessions.endAll(tenant.id, target.id, 'mfa_reset');
   const updated = await ctx.users.update(tenant.id, target.id, {
-    mfa: { totp: null, email: null, sms: null, backupCodes: [], backupCodeSalt: null, backupCodeKeyId: null },
+    sessionsValidAfter: new Date(at),
+    lockCount: 0,
+    lockedUntil: null,
+    rememberedDevices: [],
+    mfa: { totp: null, email: null, sms: null, webauthn: [], backupCodes: [], backupCodeSalt: null, backupCodeKeyId: null },
   });
   if (!updated) throw new StepUpError('not_found');
-  const ended = await ctx.sessionIndex.endAll(tenant.id, target.id);
-  if (ended.length) ctx.events.emitSessionsEnded({ tenantId: tenant.id, userId: target.id, sessionIds: ended, reason: 'mfa_reset' });
-  await ctx.record(req, {
+  await ctx.record(meta, {
     tenantId: tenant.id,
     userId: target.id,
     actorId: actor.user.id,
@@ -86,7 +93,7 @@ export async function resetUserMfa(ctx: StepUpContext, req: Request, actor: Acto
  */
 export async function setUserDisabled(
   ctx: StepUpContext,
-  req: Request,
+  meta: RequestMeta,
   actor: Actor,
   tenant: TenantRecord,
   userId: string,
@@ -99,28 +106,28 @@ export async function setUserDisabled(
     if (!target.disabledAt) return { user: target, sessionsEnded: 0 };
     const updated = await ctx.users.update(tenant.id, target.id, { disabledAt: null });
     if (!updated) throw new StepUpError('not_found');
-    await ctx.record(req, { tenantId: tenant.id, userId: target.id, actorId: actor.user.id, type: 'user_enabled', details: { ...actorDetails(actor) } });
+    await ctx.record(meta, { tenantId: tenant.id, userId: target.id, actorId: actor.user.id, type: 'user_enabled', details: { ...actorDetails(actor) } });
     return { user: updated, sessionsEnded: 0 };
   }
-  // The flag first (no password step succeeds from here on), then every session made before it.
-  const updated = target.disabledAt ? target : await ctx.users.update(tenant.id, target.id, { disabledAt: new Date(ctx.now()) });
+  // The mark first (no session of the user loads from here on, HTTP or WebSocket), then the flag (no
+  // password step succeeds), then the indexed sessions are destroyed and their sockets closed.
+  const { at, ended } = await ctx.sessions.endAll(tenant.id, target.id, 'user_disabled');
+  const updated = target.disabledAt ? target : await ctx.users.update(tenant.id, target.id, { disabledAt: new Date(at), sessionsValidAfter: new Date(at) });
   if (!updated) throw new StepUpError('not_found');
-  const ended = await ctx.sessionIndex.endAll(tenant.id, target.id);
-  if (ended.length) ctx.events.emitSessionsEnded({ tenantId: tenant.id, userId: target.id, sessionIds: ended, reason: 'user_disabled' });
   const tokens = lifecycleTokens(ctx);
   await Promise.all([tokens.revoke('verify', { tenantId: tenant.id, userId: target.id }), tokens.revoke('reset', { tenantId: tenant.id, userId: target.id })]);
   if (!target.disabledAt || ended.length) {
-    await ctx.record(req, { tenantId: tenant.id, userId: target.id, actorId: actor.user.id, type: 'user_disabled', details: { sessionsEnded: ended.length, ...actorDetails(actor) } });
+    await ctx.record(meta, { tenantId: tenant.id, userId: target.id, actorId: actor.user.id, type: 'user_disabled', details: { sessionsEnded: ended.length, ...actorDetails(actor) } });
   }
   return { user: updated, sessionsEnded: ended.length };
 }
 
 /** Applies a policy patch; it takes effect at each user's next login or step-up. */
-export async function updateTenantPolicy(ctx: StepUpContext, req: Request, actor: Actor, tenant: TenantRecord, patch: PolicyPatch): Promise<TenantRecord> {
+export async function updateTenantPolicy(ctx: StepUpContext, meta: RequestMeta, actor: Actor, tenant: TenantRecord, patch: PolicyPatch): Promise<TenantRecord> {
   const policy = applyPolicyPatch(tenant.policy, patch, ctx.now());
   const updated = await ctx.tenants.updatePolicy(tenant.id, policy);
   if (!updated) throw new StepUpError('not_found');
-  await ctx.record(req, { tenantId: tenant.id, userId: null, actorId: actor.user.id, type: 'policy_updated', details: { changes: { ...patch }, ...actorDetails(actor) } });
+  await ctx.record(meta, { tenantId: tenant.id, userId: null, actorId: actor.user.id, type: 'policy_updated', details: { changes: { ...patch }, ...actorDetails(actor) } });
   return updated;
 }
 

@@ -1,6 +1,7 @@
 import type { StepUpContext } from '../context';
 import { StepUpError } from '../errors';
 import { generatePassword } from '../crypto/codes';
+import { checkPasswordLength } from '../account/password';
 import { DEFAULT_POLICY, normaliseEmail, type Role, type TenantPolicy, type TenantRecord, type UserRecord } from '../types';
 
 export const SLUG_RE = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -25,9 +26,7 @@ export async function createUser(
 ): Promise<ProvisionedUser> {
   const initialPassword = input.password === undefined ? generatePassword() : undefined;
   const password = input.password ?? initialPassword!;
-  if (password.length < ctx.opts.password.minLength || password.length > ctx.opts.password.maxLength) {
-    throw new StepUpError('invalid_request', `The password must be ${ctx.opts.password.minLength} to ${ctx.opts.password.maxLength} characters.`);
-  }
+  checkPasswordLength(ctx.opts.password, password);
   const user = await ctx.users.create({
     tenantId: input.tenantId,
     email: normaliseEmail(input.email),

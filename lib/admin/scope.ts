@@ -1,8 +1,7 @@
-import type { Request } from 'express';
 import type { StepUpContext } from '../context';
 import { StepUpError } from '../errors';
 import { SLUG_RE } from './provision';
-import type { TenantRecord, UserRecord } from '../types';
+import type { StepUpUser, TenantRecord, UserRecord } from '../types';
 
 /** The tenant superadmins live in. */
 export const PLATFORM_SLUG = 'platform';
@@ -24,8 +23,7 @@ export function isSuperadmin(roles: readonly string[], tenantSlug: string): bool
  * The actor behind an authenticated admin request. Roles come from the store, not from the session
  * snapshot: 401 when the account is gone or disabled, 403 unless admin or superadmin.
  */
-export async function loadActor(ctx: StepUpContext, req: Request): Promise<Actor> {
-  const u = req.user;
+export async function loadActor(ctx: StepUpContext, u: StepUpUser | undefined): Promise<Actor> {
   if (!u) throw new StepUpError('unauthenticated');
   const user = await ctx.users.findById(u.tenantId, u.id);
   if (!user || user.disabledAt) throw new StepUpError('unauthenticated');

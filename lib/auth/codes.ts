@@ -1,22 +1,11 @@
-import type { Request } from 'express';
 import type { StepUpContext } from '../context';
 import { StepUpError } from '../errors';
 import { codeMessage, smsCodeText } from '../delivery/messages';
 import { maskEmail, maskPhone } from '../delivery/mask';
 import type { OobChannel, OobPurpose } from '../factors/oob';
-import { factorVerifiers, type FactorVerifier } from './second-factor';
-import type { UserRecord } from '../types';
+import type { RequestMeta, UserRecord } from '../types';
 
-const channelVerifier =
-  (channel: OobChannel): FactorVerifier =>
-  async (ctx, { user, code, purpose, binding }) => {
-    if (channel === 'email' ? !user.mfa.email : !user.mfa.sms) return false;
-    const result = await ctx.oob.verify({ tenantId: user.tenantId, userId: user.id, purpose, channel, binding, code });
-    return result === 'ok';
-  };
 
-factorVerifiers.email_otp = channelVerifier('email');
-factorVerifiers.sms_otp = channelVerifier('sms');
 
 /**
  * Issues a code and delivers it. The destination always comes from the server (the user record or
@@ -24,13 +13,13 @@ factorVerifiers.sms_otp = channelVerifier('sms');
  */
 export async function sendCode(
   ctx: StepUpContext,
-  req: Request,
+  meta: RequestMeta,
   input: { user: UserRecord; channel: OobChannel; purpose: OobPurpose; binding: string; destination: string },
 ): Promise<{ sentTo: string; expiresIn: number }> {
   const { user, channel, purpose, binding, destination } = input;
   const sender = channel === 'email' ? ctx.opts.mailer : ctx.opts.sms;
   if (!sender) throw new StepUpError('method_not_allowed', `No ${channel === 'email' ? 'mailer' : 'SMS sender'} is configured.`);
-  const { code, expiresInSeconds, undo } = await ctx.oob.issue({ tenantId: user.tenantId, userId: user.id, purpose, channel, binding, destination, ip: req.ip });
+  const { code, expiresInSeconds, undo } = await ctx.oob.issue({ tenantId: user.tenantId, userId: user.id, purpose, channel, binding, destination, ip: meta.ip ?? undefined });
   const minutes = Math.max(1, Math.round(expiresInSeconds / 60));
   // The sender gets deliveryTimeoutSeconds (default 5): a hanging SMTP server or gateway answers 502
   // instead of holding the request. A failed or timed-out delivery gives the send back to every cap
@@ -56,6 +45,6 @@ export async function sendCode(
   } finally {
     clearTimeout(timer);
   }
-  await ctx.record(req, { tenantId: user.tenantId, userId: user.id, actorId: user.id, type: 'mfa_code_sent', details: { channel, purpose } });
+  await ctx.record(meta, { tenantId: user.tenantId, userId: user.id, actorId: user.id, type: 'mfa_code_sent', details: { channel, purpose } });
   return { sentTo: channel === 'email' ? maskEmail(destination) : maskPhone(destination), expiresIn: expiresInSeconds };
 }

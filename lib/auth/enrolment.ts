@@ -1,28 +1,36 @@
-import type { Request } from 'express';
 import QRCode from 'qrcode';
 import type { StepUpContext } from '../context';
 import { StepUpError } from '../errors';
 import { generateBackupCodes, macCode, newSalt, normaliseBackupCode } from '../crypto/codes';
 import { decodeSecret, generateTotpSecret, otpauthUrl, verifyTotp } from '../factors/totp';
-import { totpAad } from './second-factor';
-import { isPrivileged, isStepUpFresh, type MfaSession } from '../state/machine';
-import { hasPrimaryFactor, userMethods, type Method, type TenantRecord, type UserPatch, type UserRecord } from '../types';
+import { totpAad } from './verifiers';
+import { stepUpError } from './step-up';
+import { enrollableMethods, enrolledFactors, hasFactor, isPrivileged, mfaMandatory, stepUpMethods } from '../state/policy';
+import type { Method, RequestMeta, TenantRecord, UserPatch, UserRecord } from '../types';
 import type { Subject } from './subject';
 
-/** Binding a new factor while one exists needs a fresh step-up (MFA-24, ATK-18). */
-export function assertMayEnrol(ctx: StepUpContext, subject: Subject, mfa: MfaSession | undefined, method: Method): void {
-  if (!subject.tenant.policy.allowedMethods.includes(method)) throw new StepUpError('method_not_allowed');
-  // Email is a weak factor: never an admin's first and only one (MFA-38), unless the options count it as aal 2.
-  const { user } = subject;
-  if (method === 'email_otp' && !ctx.opts.emailOtpCountsAsSecondFactor && isPrivileged(user.roles) && !user.mfa.totp && !user.mfa.sms) {
-    throw new StepUpError('method_not_allowed', 'Administrators need an authenticator app or a phone before email codes.');
-  }
-  if (subject.kind === 'authenticated' && hasPrimaryFactor(subject.user)) {
-    const maxAge = mfa?.stepUpMaxAgeSeconds ?? subject.tenant.policy.stepUpMaxAgeSeconds;
-    if (!isStepUpFresh(mfa, ctx.now(), maxAge)) {
-      throw new StepUpError('step_up_required', undefined, { body: { methods: userMethods(subject.user, subject.tenant.policy.allowedMethods) } });
+/**
+ * May this subject bind a new factor now? (MFA-24, ATK-18, docs/SECURITY.md SR-2, SR-3)
+ * - the policy must allow the method, and email is never an administrator's only factor (MFA-38);
+ * - a user who has ANY factor (allowed by the policy or not) must prove one first: an authenticated
+ *   session by a fresh step-up strong enough for the user, an enrolling session by the factor its
+ *   login proved. The password alone never binds a factor next to (or instead of) an existing one.
+ */
+export function assertMayEnrol(ctx: StepUpContext, subject: Subject, method: Method): void {
+  const { user, tenant, mfa } = subject;
+  if (!enrollableMethods(user, tenant.policy, ctx.opts.emailOtpCountsAsSecondFactor).includes(method)) {
+    if (method === 'email_otp' && tenant.policy.allowedMethods.includes(method)) {
+      throw new StepUpError('method_not_allowed', 'Administrators need an authenticator app, a passkey or a phone before email codes.');
     }
+    throw new StepUpError('method_not_allowed');
   }
+  if (!hasFactor(user)) return;
+  if (subject.kind === 'enrolling') {
+    if (!mfa.pending?.proven) throw new StepUpError('step_up_required', 'Confirm one of your existing factors first.', { body: { methods: stepUpMethods(user, tenant.policy) } });
+    return;
+  }
+  const err = stepUpError(user, tenant, mfa, ctx.now());
+  if (err) throw err;
 }
 
 export interface TotpEnrolment {
@@ -55,7 +63,7 @@ export function newBackupCodeSet(ctx: StepUpContext): { codes: string[]; patch: 
  * Confirms the enrolment with a code from the app: the factor becomes active, the step is recorded
  * as used (the confirming code cannot log in again), and a new set of backup codes is issued.
  */
-export async function confirmTotpEnrolment(ctx: StepUpContext, req: Request, subject: Subject, sealed: string, code: string): Promise<string[]> {
+export async function confirmTotpEnrolment(ctx: StepUpContext, meta: RequestMeta, subject: Subject, sealed: string, code: string): Promise<string[]> {
   const { user } = subject;
   if (user.mfa.totp) throw new StepUpError('already_enrolled');
   const secret = ctx.box.open(sealed, totpAad(user));
@@ -66,32 +74,27 @@ export async function confirmTotpEnrolment(ctx: StepUpContext, req: Request, sub
   await ctx.users.update(user.tenantId, user.id, {
     mfa: { ...backup.patch.mfa, totp: { secret: sealed, enrolledAt: at, lastStep: step }, lastVerifiedAt: at },
   });
-  await ctx.record(req, { tenantId: user.tenantId, userId: user.id, actorId: user.id, type: 'mfa_enrolled', details: { method: 'totp' } });
+  await ctx.record(meta, { tenantId: user.tenantId, userId: user.id, actorId: user.id, type: 'mfa_enrolled', details: { method: 'totp' } });
   ctx.notify(user, { event: 'factor_added', method: 'totp' });
   return backup.codes;
 }
 
-export async function regenerateBackupCodes(ctx: StepUpContext, req: Request, user: UserRecord): Promise<string[]> {
-  if (!hasPrimaryFactor(user)) throw new StepUpError('forbidden', 'Enrol a second factor first.');
+export async function regenerateBackupCodes(ctx: StepUpContext, meta: RequestMeta, user: UserRecord): Promise<string[]> {
+  if (!hasFactor(user)) throw new StepUpError('forbidden', 'Enrol a second factor first.');
   const backup = newBackupCodeSet(ctx);
   await ctx.users.update(user.tenantId, user.id, backup.patch);
-  await ctx.record(req, { tenantId: user.tenantId, userId: user.id, actorId: user.id, type: 'backup_codes_regenerated' });
+  await ctx.record(meta, { tenantId: user.tenantId, userId: user.id, actorId: user.id, type: 'backup_codes_regenerated' });
   ctx.notify(user, { event: 'backup_codes_regenerated' });
   return backup.codes;
 }
 
 const FACTOR_FIELD: Record<Exclude<Method, 'backup_code' | 'webauthn'>, 'totp' | 'email' | 'sms'> = { totp: 'totp', email_otp: 'email', sms_otp: 'sms' };
 
-/** Whether the user must keep a factor: tenant policy, or an admin role (always). */
-export function mfaMandatory(user: UserRecord, tenant: TenantRecord): boolean {
-  return tenant.policy.mfaRequired || isPrivileged(user.roles);
-}
-
 /**
  * Removes one factor. Backup codes go with the last factor; the last factor cannot go when the
  * policy (or the user's role) requires MFA.
  */
-export async function disableMethod(ctx: StepUpContext, req: Request, user: UserRecord, tenant: TenantRecord, method: Method): Promise<void> {
+export async function disableMethod(ctx: StepUpContext, meta: RequestMeta, user: UserRecord, tenant: TenantRecord, method: Method): Promise<void> {
   const patch: UserPatch = { mfa: {} };
   if (method === 'backup_code') {
     if (!user.mfa.backupCodes.length) throw new StepUpError('not_found');
@@ -101,21 +104,26 @@ export async function disableMethod(ctx: StepUpContext, req: Request, user: User
   } else {
     const field = FACTOR_FIELD[method];
     if (!user.mfa[field]) throw new StepUpError('not_found');
-    const remaining = (['totp', 'email', 'sms'] as const).filter((f) => f !== field && user.mfa[f]);
-    if (remaining.length === 0 && mfaMandatory(user, tenant)) throw new StepUpError('policy_requires_mfa');
+    const remaining = enrolledFactors(user).filter((f) => f !== method);
+    if (remaining.length === 0 && mfaMandatory(user, tenant.policy)) throw new StepUpError('policy_requires_mfa');
+    // Email is never an administrator's only factor (MFA-38), removing the others included (SR-2).
+    if (isPrivileged(user.roles) && !ctx.opts.emailOtpCountsAsSecondFactor && remaining.length > 0 && remaining.every((f) => f === 'email_otp')) {
+      throw new StepUpError('policy_requires_mfa', 'Administrators cannot keep email codes as their only factor.');
+    }
     patch.mfa = { [field]: null };
     if (remaining.length === 0) Object.assign(patch.mfa!, { backupCodes: [], backupCodeSalt: null, backupCodeKeyId: null });
   }
   await ctx.users.update(user.tenantId, user.id, patch);
-  await ctx.record(req, { tenantId: user.tenantId, userId: user.id, actorId: user.id, type: 'mfa_disabled', details: { method } });
+  await ctx.record(meta, { tenantId: user.tenantId, userId: user.id, actorId: user.id, type: 'mfa_disabled', details: { method } });
   ctx.notify(user, { event: 'factor_removed', method });
 }
 
 export function mfaStatus(user: UserRecord, maskPhone: (p: string) => string) {
   const m = user.mfa;
   return {
-    enabled: hasPrimaryFactor(user),
+    enabled: hasFactor(user),
     methods: {
+      webauthn: { enabled: Boolean(m.webauthn?.length), count: m.webauthn?.length ?? 0 },
       totp: { enabled: Boolean(m.totp), enrolledAt: m.totp?.enrolledAt ?? null },
       email_otp: { enabled: Boolean(m.email), enrolledAt: m.email?.enabledAt ?? null },
       sms_otp: { enabled: Boolean(m.sms), enrolledAt: m.sms?.enabledAt ?? null, phone: m.sms ? maskPhone(m.sms.phone) : null },

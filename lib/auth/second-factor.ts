@@ -1,93 +1,129 @@
-import type { Request } from 'express';
 import type { StepUpContext } from '../context';
 import { StepUpError } from '../errors';
-import { macCode, normaliseBackupCode } from '../crypto/codes';
-import { decodeSecret, verifyTotp } from '../factors/totp';
-import type { Method, TenantRecord, UserRecord } from '../types';
+import type { OobChannel } from '../factors/oob';
+import type { PendingLogin } from '../state/machine';
+import { aalOf, enrolledFactors, proofMethods, satisfiesStepUp } from '../state/policy';
+import type { Method, RequestMeta, TenantRecord, UserRecord } from '../types';
+import { VERIFIERS, type FactorVerifier } from './verifiers';
 
-export type Purpose = 'login' | 'step_up';
+/**
+ * Who a second factor is for, as the HTTP session knows it (never anything from the body: MFA-07).
+ * - `login`: the pending user of an `mfa_required` session;
+ * - `step_up`: the authenticated user (codes bound to the session's binding id);
+ * - `enrol`: confirming a new email/SMS channel (the code was sent to the new destination).
+ */
+export type FactorTarget =
+  | { purpose: 'login'; pending: PendingLogin; validFrom: number }
+  | { purpose: 'step_up'; tenantId: string; userId: string; binding: string; validFrom: number }
+  | { purpose: 'enrol'; tenantId: string; userId: string; binding: string; validFrom: number; channel: OobChannel };
 
 export interface FactorAttempt {
+  target: FactorTarget;
+  method: Method;
+  code: string;
+  meta: RequestMeta;
+}
+
+/** What a verified factor proves. The user and tenant are loaded once, here, and handed on. */
+export interface FactorResult {
   user: UserRecord;
   tenant: TenantRecord;
   method: Method;
-  code: string;
-  purpose: Purpose;
-  /** The pending-login id (login) or the session's binding id (step-up): out-of-band codes are bound to it. */
-  binding: string;
+  aal: 1 | 2;
 }
 
-/** A verifier for one method: true when the code is right, false otherwise; throws only for trouble. */
-export type FactorVerifier = (ctx: StepUpContext, attempt: FactorAttempt, req: Request) => Promise<boolean>;
+const DAY_MS = 86_400_000;
+/** A hard lock lasts until an administrator or a backup code opens it (docs/SECURITY.md SR-5). */
+const HARD_LOCK_MS = 10 * 365 * DAY_MS;
 
-export function totpAad(user: { tenantId: string; id: string }): string {
-  return `totp:${user.tenantId}:${user.id}`;
-}
-
-/** Opens a sealed TOTP secret; a wrong key or a forged blob fails closed with a 500, never an accept. */
-export function openTotpSecret(ctx: StepUpContext, sealed: string, aad: string): Buffer {
-  try {
-    return decodeSecret(ctx.box.open(sealed, aad));
-  } catch {
-    ctx.logger.error('a sealed TOTP secret could not be opened (key ring or data problem)');
-    throw new StepUpError('internal_error');
-  }
-}
-
-const verifyTotpFactor: FactorVerifier = async (ctx, { user, code }, req) => {
-  const totp = user.mfa.totp;
-  if (!totp) return false;
-  const key = openTotpSecret(ctx, totp.secret, totpAad(user));
-  const step = verifyTotp(key, code, ctx.now(), -1, ctx.totp);
-  if (step === null) return false;
-  // The compare-and-set is the replay guard: a step is accepted once, and only moving forward,
-  // even when two processes race with the same code (ATK-06, ATK-07).
-  if (step <= totp.lastStep || !(await ctx.users.advanceTotpStep(user.tenantId, user.id, step))) {
-    await ctx.record(req, { tenantId: user.tenantId, userId: user.id, actorId: user.id, type: 'totp_replay', details: { method: 'totp' } });
-    ctx.notify(user, { event: 'totp_replay', method: 'totp' });
-    return false;
-  }
-  return true;
-};
-
-const verifyBackupCode: FactorVerifier = async (ctx, { user, code }, req) => {
-  const normalised = normaliseBackupCode(code);
-  const salt = user.mfa.backupCodeSalt;
-  const keyId = user.mfa.backupCodeKeyId;
-  if (!normalised || !salt || !keyId) return false;
-  const hash = macCode(ctx.backupKey(keyId), salt, normalised);
-  if (!(await ctx.users.consumeBackupCode(user.tenantId, user.id, hash, new Date(ctx.now())))) return false;
-  const remaining = user.mfa.backupCodes.filter((c) => !c.usedAt).length - 1;
-  await ctx.record(req, { tenantId: user.tenantId, userId: user.id, actorId: user.id, type: 'backup_code_used', details: { remaining } });
-  ctx.notify(user, { event: 'backup_code_used', remaining });
-  return true;
-};
-
-/** Verifiers by method; the out-of-band module adds `email_otp` and `sms_otp`. */
-export const factorVerifiers: Partial<Record<Method, FactorVerifier>> = {
-  totp: verifyTotpFactor,
-  backup_code: verifyBackupCode,
-};
+const idsOf = (t: FactorTarget) => (t.purpose === 'login' ? { tenantId: t.pending.tenantId, userId: t.pending.userId } : { tenantId: t.tenantId, userId: t.userId });
+const bindingOf = (t: FactorTarget) => (t.purpose === 'login' ? t.pending.id : t.binding);
 
 /**
- * Checks one second-factor attempt under the account's budget (shared by every method, every
- * session and every IP; reserved before verifying so parallel guesses cannot overrun it).
+ * THE second-factor pipeline (login challenge, step-up, email/SMS enrolment confirmation):
+ * 1. load the user and the tenant once; a gone, disabled or revoked account is `unauthenticated`;
+ * 2. the method must be one this target may use (a step-up must be strong enough: SR-2);
+ * 3. the account's durable lock (SR-5, survives a Redis restart);
+ * 4. the per-login budget (login) and the account budget, reserved BEFORE verifying (ATK-04, ATK-26);
+ * 5. the verifier for the method (an explicit map, lib/auth/verifiers.ts);
+ * 6. audit, lock escalation on failure; `lastVerifiedAt` on success.
  */
-export async function verifySecondFactor(ctx: StepUpContext, attempt: FactorAttempt, req: Request): Promise<boolean> {
-  const verifier = factorVerifiers[attempt.method];
-  if (!verifier) throw new StepUpError('method_not_allowed');
-  const key = `${attempt.user.tenantId}:${attempt.user.id}`;
-  const n = await ctx.limits.secondFactor.reserve(key);
-  const ok = await verifier(ctx, attempt, req);
-  if (ok) {
-    await ctx.limits.secondFactor.succeeded(key);
-    return true;
+export async function verifySecondFactor(ctx: StepUpContext, attempt: FactorAttempt, verifiers: Readonly<Partial<Record<Method, FactorVerifier>>> = VERIFIERS): Promise<FactorResult> {
+  const { target, method, meta } = attempt;
+  const { tenantId, userId } = idsOf(target);
+  const [user, tenant] = await Promise.all([ctx.users.findById(tenantId, userId), ctx.tenants.findById(tenantId)]);
+  if (!user || !tenant || user.disabledAt) throw new StepUpError('unauthenticated');
+  // The durable revocation mark (written with every credential change): a session older than it is dead.
+  if (user.sessionsValidAfter && target.validFrom < new Date(user.sessionsValidAfter).getTime()) throw new StepUpError('unauthenticated');
+
+  if (target.purpose === 'login') {
+    if (!target.pending.methods.includes(method)) throw new StepUpError('method_not_allowed');
+  } else if (target.purpose === 'step_up') {
+    if (!proofMethods(user, tenant.policy).includes(method)) throw new StepUpError('method_not_allowed');
+    // A weak factor cannot stand in for a strong one the user has (ATK-17, SR-2).
+    if (!satisfiesStepUp(method, user)) throw new StepUpError('method_not_allowed', 'Confirm with a stronger factor.');
   }
-  const { user } = attempt;
-  await ctx.record(req, { tenantId: user.tenantId, userId: user.id, actorId: user.id, type: 'mfa_challenge_failed', details: { method: attempt.method, purpose: attempt.purpose } });
-  if (await ctx.limits.secondFactor.failed(key, n)) {
-    await ctx.record(req, { tenantId: user.tenantId, userId: user.id, actorId: user.id, type: 'account_locked', details: { lockSeconds: ctx.opts.lockout.lockSeconds } });
-    ctx.notify(user, { event: 'account_locked' });
+
+  const now = ctx.now();
+  const lockedUntil = user.lockedUntil ? new Date(user.lockedUntil).getTime() : 0;
+  const hardLocked = lockedUntil - now > 30 * DAY_MS;
+  // While hard-locked only a backup code (80 bits: not guessable) opens the account; ordinary locks refuse everything.
+  if (lockedUntil > now && !(hardLocked && method === 'backup_code')) {
+    throw new StepUpError('account_locked', hardLocked ? 'Too many failed attempts: use a backup code or ask an administrator.' : undefined, {
+      retryAfterSeconds: hardLocked ? undefined : Math.max(1, Math.ceil((lockedUntil - now) / 1000)),
+    });
   }
-  return false;
+
+  let tries = 0;
+  if (target.purpose === 'login') {
+    // Per-login budget, counted outside the session (ATK-26).
+    tries = await ctx.ephemeral.incr(`challenge:${target.pending.id}`, ctx.opts.pendingTtlSeconds * 1000);
+    if (tries > ctx.opts.challengeMaxFailures) throw new StepUpError('challenge_expired', 'Too many wrong codes; start again with your password.');
+  }
+  const budgetKey = `${user.tenantId}:${user.id}`;
+  const n = await ctx.limits.secondFactor.reserve(budgetKey);
+
+  const verify = verifiers[method];
+  if (!verify) throw new StepUpError('method_not_allowed');
+  const purpose = target.purpose === 'step_up' ? 'step_up' : target.purpose;
+  const ok = await verify(ctx, { user, code: attempt.code, purpose, binding: bindingOf(target), meta });
+
+  if (ok !== true) {
+    await ctx.record(meta, { tenantId: user.tenantId, userId: user.id, actorId: user.id, type: 'mfa_challenge_failed', details: { method, purpose } });
+    if (await ctx.limits.secondFactor.failed(budgetKey, n)) await lockAccount(ctx, user, meta);
+    if (ok === 'expired') throw new StepUpError('challenge_expired', 'The code expired; ask for a new one.');
+    if (target.purpose === 'login' && tries >= ctx.opts.challengeMaxFailures) {
+      throw new StepUpError('challenge_expired', 'Too many wrong codes; start again with your password.');
+    }
+    throw new StepUpError('invalid_code');
+  }
+
+  await ctx.limits.secondFactor.succeeded(budgetKey);
+  const at = new Date(now);
+  const unlock = user.lockCount || user.lockedUntil ? { lockCount: 0, lockedUntil: null } : {};
+  if (target.purpose !== 'enrol') await ctx.users.update(user.tenantId, user.id, { ...unlock, mfa: { lastVerifiedAt: at } });
+  return { user, tenant, method, aal: aalOf(method, ctx.opts.emailOtpCountsAsSecondFactor) };
+}
+
+/**
+ * The account's budget ran out: a lock in the user record (durable: a Redis restart does not lift it,
+ * SR-5), each further lock within a day four times longer, and past `maxLocksPerDay` a hard lock that
+ * only a backup code or an administrator lifts. The password step stays usable (recovery).
+ */
+async function lockAccount(ctx: StepUpContext, user: UserRecord, meta: RequestMeta): Promise<void> {
+  const now = ctx.now();
+  const { lockSeconds, maxLocksPerDay } = ctx.opts.lockout;
+  const last = user.lockedUntil ? new Date(user.lockedUntil).getTime() : 0;
+  // A lock that ended more than a day ago starts the escalation again.
+  const count = last > now - DAY_MS ? (user.lockCount ?? 0) + 1 : 1;
+  const hard = count >= maxLocksPerDay;
+  const ms = hard ? HARD_LOCK_MS : lockSeconds * 1000 * 4 ** (count - 1);
+  await ctx.users.update(user.tenantId, user.id, { lockCount: count, lockedUntil: new Date(now + ms) });
+  await ctx.record(meta, { tenantId: user.tenantId, userId: user.id, actorId: user.id, type: 'account_locked', details: { lockSeconds: hard ? null : ms / 1000, lockCount: count, hard } });
+  ctx.notify(user, { event: 'account_locked' });
+}
+
+/** Whether the user still has a factor other than the ones being removed (used by the removal rules). */
+export function remainingFactors(user: UserRecord, removing: Method): Method[] {
+  return enrolledFactors(user).filter((m) => m !== removing);
 }

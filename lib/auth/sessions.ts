@@ -1,15 +1,33 @@
-import type { Store } from 'express-session';
 import type { EphemeralStore } from '../stores/ephemeral';
+import type { StepUpEvents, SessionsEndedEvent } from '../events';
+
+/** The part of an express-session store the core needs (kept structural: lib/ does not import express-session). */
+export interface SessionDestroyer {
+  destroy(sid: string, callback?: (err?: unknown) => void): void;
+}
+
+/** Why a user's sessions end; carried by the `sessions_ended` event. */
+export type EndReason = SessionsEndedEvent['reason'];
+
+/** Key of a user's revocation mark (ms since epoch) in the ephemeral store; the Redis session store reads it too. */
+export function revocationKey(tenantId: string, userId: string): string {
+  return `revoked:${tenantId}:${userId}`;
+}
 
 /**
- * user -> session ids, so "log out everywhere", an admin reset and a password change can end every
- * session of a user (and the realtime server can close their sockets).
+ * user -> sessions, and the one way to end them (docs/SECURITY.md SR-1). Ending a user's sessions
+ * first writes a revocation mark: a session (or a pending login) whose `validFrom` is older than the
+ * mark is dead wherever it is loaded, even one that a request still in flight writes back into the
+ * store, or one that the index never knew. Then the indexed sessions are destroyed and
+ * `sessions_ended` tells the realtime server to close their sockets.
  */
-export class SessionIndex {
+export class UserSessions {
   constructor(
     private readonly store: EphemeralStore,
-    private readonly sessions: Store,
+    private readonly sessions: SessionDestroyer,
+    private readonly events: StepUpEvents,
     private readonly ttlMs: number,
+    private readonly now: () => number,
   ) {}
 
   private key(tenantId: string, userId: string): string {
@@ -28,11 +46,31 @@ export class SessionIndex {
     return this.store.smembers(this.key(tenantId, userId));
   }
 
-  /** Destroys every indexed session of the user except `keep`; returns the ids destroyed. */
-  async endAll(tenantId: string, userId: string, keep?: string): Promise<string[]> {
+  /** The user's revocation mark (ms), or 0. */
+  async revokedAt(tenantId: string, userId: string): Promise<number> {
+    const raw = await this.store.get(revocationKey(tenantId, userId));
+    const n = Number(raw ?? 0);
+    return Number.isFinite(n) ? n : 0;
+  }
+
+  /**
+   * Ends every session of the user (all of them: the caller keeps its own by re-issuing it with
+   * `keptAfterCredentialChange`). Returns the time of the mark and the ids destroyed (but `keep`).
+   */
+  async endAll(tenantId: string, userId: string, reason: EndReason, keep?: string): Promise<{ at: number; ended: string[] }> {
+    const at = this.now();
+    // The mark first: from here on no session of the user made before `at` loads, whatever else fails.
+    await this.store.set(revocationKey(tenantId, userId), String(at), this.ttlMs);
     const ids = (await this.list(tenantId, userId)).filter((sid) => sid !== keep);
     await Promise.all(ids.map((sid) => new Promise<void>((resolve, reject) => this.sessions.destroy(sid, (err) => (err ? reject(err) : resolve())))));
     await Promise.all(ids.map((sid) => this.remove(tenantId, userId, sid)));
-    return ids;
+    if (ids.length) this.events.emitSessionsEnded({ tenantId, userId, sessionIds: ids, reason });
+    return { at, ended: ids };
+  }
+
+  /** One session ended (logout, expiry, per-session sign-out): out of the index, sockets closed. */
+  async ended(tenantId: string, userId: string, sid: string, reason: EndReason): Promise<void> {
+    await this.remove(tenantId, userId, sid);
+    this.events.emitSessionsEnded({ tenantId, userId, sessionIds: [sid], reason });
   }
 }

@@ -2,10 +2,11 @@
  * Helpers for the security suites (test/integration/security-*.test.ts, session*, redis-down, totp-tools).
  * Built on test/helpers/app.ts without changing it.
  */
+import { internalContextOf } from '../../testing';
 import { createHmac } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { agent, buildApp, codeFor, SESSION_SECRET, type TestApp } from './app';
-import { totpAad } from '../../lib/auth/second-factor';
+import { totpAad } from '../../lib/auth/verifiers';
 import type { StepUpOptions } from '../../index';
 import type { UserRecord } from '../../lib/types';
 
@@ -23,7 +24,7 @@ export function login(a: Agent, email = 'alice@example.com', password = PASSWORD
 
 /** Gives a user the RFC TOTP secret, sealed exactly as enrolment would seal it. */
 export async function seedRfcTotp(t: TestApp, user: UserRecord, lastStep = 0): Promise<void> {
-  const sealed = t.stepUp.context.box.seal(RFC_SECRET, totpAad(user));
+  const sealed = internalContextOf(t.stepUp).box.seal(RFC_SECRET, totpAad(user));
   await t.users.update(user.tenantId, user.id, { mfa: { totp: { secret: sealed, enrolledAt: new Date(t.clock.now()), lastStep } } });
 }
 
@@ -70,7 +71,7 @@ export function signedCookie(sid: string, secret = SESSION_SECRET): string {
 }
 
 export function sessionKey(t: TestApp, sid: string): string {
-  return `${t.stepUp.context.opts.redisPrefix}sess:${sid}`;
+  return `${internalContextOf(t.stepUp).opts.redisPrefix}sess:${sid}`;
 }
 
 export async function sessionExists(t: TestApp, sid: string): Promise<boolean> {

@@ -1,3 +1,4 @@
+import { internalContextOf } from '../../testing';
 import { bootstrapSuperadmin } from '../../lib/admin/actions';
 import type { SessionsEndedEvent } from '../../lib/events';
 import type { TenantRecord, UserRecord } from '../../lib/types';
@@ -40,10 +41,10 @@ describeWithRedis('admin API: provisioning, listing, MFA reset, policy and audit
   beforeEach(async () => {
     t = buildApp({ redis: true, clock: futureClock() });
     notices = jest.fn(async () => undefined);
-    t.stepUp.context.noticeSender = notices;
+    internalContextOf(t.stepUp).noticeSender = notices;
     ended = [];
     t.stepUp.events.on('sessions_ended', (e: SessionsEndedEvent) => ended.push(e));
-    await bootstrapSuperadmin(t.stepUp.context, { email: 'root@platform.test', password: PW });
+    await bootstrapSuperadmin(internalContextOf(t.stepUp), { email: 'root@platform.test', password: PW });
     acme = await seedTenant(t, 'acme');
     const { user } = await seedUser(t, acme.id, 'admin@acme.test', PW, ['admin']);
     root = await fullSession(t, 'platform', 'root@platform.test');
@@ -268,8 +269,8 @@ describeWithRedis('admin API: provisioning, listing, MFA reset, policy and audit
       const other = await seedTenant(t, 'globex');
       for (let i = 0; i < 5; i++) {
         t.clock.advance(1);
-        await t.stepUp.context.record(null, { tenantId: acme.id, type: 'probe', details: { i } });
-        await t.stepUp.context.record(null, { tenantId: other.id, type: 'foreign', details: { i } });
+        await internalContextOf(t.stepUp).record(null, { tenantId: acme.id, type: 'probe', details: { i } });
+        await internalContextOf(t.stepUp).record(null, { tenantId: other.id, type: 'foreign', details: { i } });
       }
       const first = await admin.a.get('/admin/tenants/acme/audit?limit=3').expect(200);
       expect(first.body.events.map((e: { details: { i: number } }) => e.details.i)).toEqual([4, 3, 2]);

@@ -1,3 +1,4 @@
+import { internalContextOf } from '../../testing';
 import { bootstrapSuperadmin } from '../../lib/admin/actions';
 import type { TenantRecord, UserRecord } from '../../lib/types';
 import { agent, buildApp, enrolTotp, expectError, seedTenant, seedUser, type TestApp } from '../helpers/app';
@@ -60,7 +61,7 @@ describeWithRedis('admin API: roles and tenant isolation', () => {
 
   beforeAll(async () => {
     t = buildApp({ redis: true });
-    await bootstrapSuperadmin(t.stepUp.context, { email: 'root@platform.test', password: PW });
+    await bootstrapSuperadmin(internalContextOf(t.stepUp), { email: 'root@platform.test', password: PW });
     t1 = await seedTenant(t, 'acme');
     t2 = await seedTenant(t, 'globex');
     await seedUser(t, t1.id, 'admin@acme.test', PW, ['admin']);

@@ -1,3 +1,4 @@
+import { internalContextOf } from '../../testing';
 import { agent, buildApp, expectError, seedTenant, seedUser, type TestApp } from '../helpers/app';
 import { describeWithRedis } from '../helpers/services';
 
@@ -19,6 +20,6 @@ describeWithRedis('a disable that lands while a login is in flight', () => {
     const a = agent(t);
     expectError(await a.post('/auth/login').send({ tenant: 'acme', email: user.email, password }), 'invalid_credentials', 401);
     await a.get('/api/profile').expect(401);
-    expect(await t.stepUp.context.sessionIndex.list(tenant.id, user.id)).toEqual([]);
+    expect(await internalContextOf(t.stepUp).sessions.list(tenant.id, user.id)).toEqual([]);
   });
 });

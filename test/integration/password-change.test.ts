@@ -1,3 +1,4 @@
+import { internalContextOf } from '../../testing';
 import type { SessionsEndedEvent } from '../../lib/events';
 import type { UserRecord } from '../../lib/types';
 import { agent, buildApp, codeFor, enrolTotp, expectError, seedTenant, seedUser, type TestApp } from '../helpers/app';
@@ -17,7 +18,7 @@ describeWithRedis('POST /auth/password', () => {
   beforeEach(async () => {
     t = buildApp({ redis: true, overrides: { passwordLimits: { perAccount: 3, perIp: 1000, lockSeconds: 600 } } });
     notices = jest.fn(async () => undefined);
-    t.stepUp.context.noticeSender = notices;
+    internalContextOf(t.stepUp).noticeSender = notices;
     ended = [];
     t.stepUp.events.on('sessions_ended', (e: SessionsEndedEvent) => ended.push(e));
     tenantId = (await seedTenant(t)).id;
@@ -59,7 +60,7 @@ describeWithRedis('POST /auth/password', () => {
     expectError(locked, 'rate_limited', 429);
     expect(Number(locked.headers['retry-after'])).toBeGreaterThan(0);
     expectError(await login(agent(t)), 'rate_limited', 429);
-    expect(await t.stepUp.context.hasher.verify((await t.users.findById(tenantId, bob.id))!.passwordHash, PW)).toBe(true);
+    expect(await internalContextOf(t.stepUp).hasher.verify((await t.users.findById(tenantId, bob.id))!.passwordHash, PW)).toBe(true);
     expect(ended).toEqual([]);
   });
 

@@ -1,3 +1,4 @@
+import { internalContextOf } from '../../testing';
 import request from 'supertest';
 import type { TenantRecord } from '../../lib/types';
 import { agent, buildApp, codeFor, enrolTotp, expectError, seedTenant, seedUser, sidOf, TestClock, type TestApp } from '../helpers/app';
@@ -163,7 +164,7 @@ describeWithRedis('tenant policy: grace period, enrollment_required, and policy 
 
       const b = agent(t);
       await login(b, 'bob@acme.test').expect(200);
-      t.clock.advance(t.stepUp.context.opts.pendingTtlSeconds + 1);
+      t.clock.advance(internalContextOf(t.stepUp).opts.pendingTtlSeconds + 1);
       expectError(await b.post('/auth/mfa/totp/enroll').send({}), 'challenge_expired', 410);
     });
   });

@@ -2,6 +2,7 @@
  * POST /auth/register (issue 8; MFA-19, MFA-20, ATK-13): self-registration per tenant policy, the same
  * answer whether or not the address has an account (only the mail sink tells the owner), send caps.
  */
+import { internalContextOf } from '../../testing';
 import request from 'supertest';
 import { SmtpMailer } from '../../lib/delivery/smtp';
 import type { LifecycleOptions } from '../../lib/account/index';
@@ -89,7 +90,7 @@ describeWithRedis('POST /auth/register', () => {
 
     it('hashes the submitted password once for every input (known, new, unknown tenant, registration off: MFA-20)', async () => {
       await seedTenant(t, 'closed');
-      const hash = jest.spyOn(t.stepUp.context.hasher, 'hash');
+      const hash = jest.spyOn(internalContextOf(t.stepUp).hasher, 'hash');
       for (const [tenant, email] of [['acme', 'alice@example.com'], ['acme', 'bob@example.com'], ['nosuch', 'bob@example.com'], ['closed', 'bob@example.com']]) {
         hash.mockClear();
         await register({ tenant, email, password: NEW_PW }).expect(202);

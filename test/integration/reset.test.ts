@@ -4,6 +4,7 @@
  * previous link stop working; a reset ends every session and logs nobody in, so the next login still asks
  * for the second factor.
  */
+import { internalContextOf } from '../../testing';
 import request from 'supertest';
 import { SmtpMailer } from '../../lib/delivery/smtp';
 import type { SessionsEndedEvent } from '../../lib/events';
@@ -90,7 +91,7 @@ describeWithRedis('password reset: POST /auth/password/forgot and /auth/password
   it('the link works once: the password changes, every session ends, the user is told, nobody is logged in, and the second factor is still asked (MFA-50)', async () => {
     await setup();
     const notices = jest.fn(async () => undefined);
-    t.stepUp.context.noticeSender = notices;
+    internalContextOf(t.stepUp).noticeSender = notices;
     const a = agent(t);
     await login(a).expect(200);
     const { secret } = await enrolTotp(t, a); // alice now has TOTP; `a` is a full aal-2 session
@@ -260,7 +261,7 @@ describeWithRedis('password reset: POST /auth/password/forgot and /auth/password
       expect.arrayContaining(['password_reset_requested', 'lifecycle_mail_suppressed', 'password_reset']),
     );
     // The Redis keys hold no part of a token either.
-    const keys = await t.redis!.keys(`${t.stepUp.context.opts.redisPrefix}*`);
+    const keys = await t.redis!.keys(`${internalContextOf(t.stepUp).opts.redisPrefix}*`);
     const values = await Promise.all(keys.map(async (k) => ((await t.redis!.type(k)) === 'string' ? t.redis!.get(k) : '')));
     expect([...keys, ...values].join('\n')).not.toContain(second.slice(0, 21));
   });

@@ -3,11 +3,12 @@
  * MFA-31), the second factor binds to the pending user (MFA-07, ATK-03), and password failures are
  * uniform (MFA-19, ATK-13).
  */
+import { internalContextOf } from '../../testing';
 import request from 'supertest';
 import { agent, buildApp, codeFor, expectError, responseShape, seedTenant, seedUser, type TestApp } from '../helpers/app';
 import { login, RFC_SECRET, seedRfcTotp, type Agent } from '../helpers/security';
 import { describeWithRedis } from '../helpers/services';
-import { totpAad } from '../../lib/auth/second-factor';
+import { totpAad } from '../../lib/auth/verifiers';
 import { generateTotpSecret } from '../../lib/factors/totp';
 import type { UserRecord } from '../../lib/types';
 
@@ -168,7 +169,7 @@ describeWithRedis('security: pending sessions, client-written state, user bindin
     beforeEach(async () => {
       // The attacker knows their own password and TOTP; the victim has another secret.
       await seedRfcTotp(t, mallory, 0);
-      const sealed = t.stepUp.context.box.seal(generateTotpSecret(), totpAad(alice));
+      const sealed = internalContextOf(t.stepUp).box.seal(generateTotpSecret(), totpAad(alice));
       await t.users.update(tenantId, alice.id, { mfa: { totp: { secret: sealed, enrolledAt: new Date(), lastStep: 0 } } });
     });
 

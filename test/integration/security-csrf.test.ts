@@ -2,6 +2,7 @@
  * Cross-site state changes are refused (MFA-56, ATK-16): Origin and Sec-Fetch-Site against the allowlist,
  * on login, enrol, disable, regenerate, logout; with no state change. The app's own origin passes.
  */
+import { internalContextOf } from '../../testing';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
@@ -35,7 +36,7 @@ describeWithRedis('security: CSRF on state-changing routes', () => {
     tenantId = (await seedTenant(t)).id;
     alice = (await seedUser(t, tenantId)).user;
     await seedRfcTotp(t, alice, 0);
-    const set = newBackupCodeSet(t.stepUp.context);
+    const set = newBackupCodeSet(internalContextOf(t.stepUp));
     codes = set.codes;
     await t.users.update(tenantId, alice.id, set.patch);
     a = agent(t);

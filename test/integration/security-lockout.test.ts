@@ -2,6 +2,7 @@
  * Throttling: the password step per account (MFA-22, ATK-25) and the second factor per account across
  * sessions and IPs (MFA-30, MFA-36, ATK-04), on real Redis; time moved on the injected clock.
  */
+import { internalContextOf } from '../../testing';
 import { agent, buildApp, codeFor, expectError, seedTenant, seedUser, type TestApp } from '../helpers/app';
 import { auditCount, login, pendingAgents, RFC_SECRET, seedRfcTotp, type Agent } from '../helpers/security';
 import { describeWithRedis } from '../helpers/services';
@@ -118,7 +119,7 @@ describeWithRedis('security: lockout and rate limits', () => {
     });
 
     it('TOTP and backup-code failures share one budget (MFA-36)', async () => {
-      await t.users.update(tenantId, alice.id, newBackupCodeSet(t.stepUp.context).patch);
+      await t.users.update(tenantId, alice.id, newBackupCodeSet(internalContextOf(t.stepUp)).patch);
       const [a1, a2] = await pendingAgents(t, 2);
       for (let i = 0; i < 5; i++) await challenge(a1!, wrong()).expect(401);
       for (let i = 0; i < 5; i++) await challenge(a2!, 'aaaa-bbbb-cccc-dddd', 'backup_code').expect(401);
@@ -145,7 +146,7 @@ describeWithRedis('security: lockout and rate limits', () => {
       const [b] = await pendingAgents(t, 1);
       for (let i = 0; i < 5; i++) await challenge(b!, wrong());
       await badPassword('alice@example.com');
-      const keys = await t.redis!.keys(`${t.stepUp.context.opts.redisPrefix}*`);
+      const keys = await t.redis!.keys(`${internalContextOf(t.stepUp).opts.redisPrefix}*`);
       expect(keys.some((k) => k.includes('limit:mfa:lock:'))).toBe(true);
       expect(keys.some((k) => k.includes('limit:pw:n:'))).toBe(true);
       for (const k of keys) expect({ k, ttl: (await t.redis!.pttl(k)) > 0 }).toEqual({ k, ttl: true });

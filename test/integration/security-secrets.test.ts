@@ -2,6 +2,7 @@
  * Secrets: two-phase enrolment (MFA-24, ATK-18), nothing readable at rest or shown again (MFA-32, MFA-35),
  * key rotation over the same stores, and nothing secret in the logs (MFA-58, ATK-27).
  */
+import { internalContextOf } from '../../testing';
 import { randomBytes } from 'node:crypto';
 import { agent, buildApp, codeFor, expectError, seedTenant, seedUser, TEST_KEY, type TestApp } from '../helpers/app';
 import { cookieAttrs, login, PASSWORD, recordingLogger, sibling, unsign, wrongCode, type Agent } from '../helpers/security';
@@ -82,7 +83,7 @@ describeWithRedis('security: secrets at rest, enrolment, rotation and logs', () 
     expect(responses[1]!.body.backupCodesRemaining).toBe(10);
 
     // Grey-box: nothing in this app's Redis keys holds the secret or a code in clear.
-    const keys = await t.redis!.keys(`${t.stepUp.context.opts.redisPrefix}*`);
+    const keys = await t.redis!.keys(`${internalContextOf(t.stepUp).opts.redisPrefix}*`);
     for (const k of keys) {
       const type = await t.redis!.type(k);
       const value = type === 'string' ? await t.redis!.get(k) : type === 'set' ? (await t.redis!.smembers(k)).join(',') : '';

@@ -1,6 +1,7 @@
 /**
  * Cookie attributes at every rotation (MFA-09), logout and logout-all on the server (MFA-15, MFA-16).
  */
+import { internalContextOf } from '../../testing';
 import request from 'supertest';
 import { agent, buildApp, codeFor, expectError, SESSION_SECRET, seedTenant, seedUser, type TestApp } from '../helpers/app';
 import { cookieAttrs, login, RFC_SECRET, seedRfcTotp, sessionExists, unsign } from '../helpers/security';
@@ -129,6 +130,6 @@ describeWithRedis('session: cookies, logout and logout-all', () => {
     expect(await sessionExists(t, pendingSid)).toBe(false);
     expectError(await pending.post('/auth/mfa/challenge').send({ method: 'totp', code: code() }), 'no_pending_login', 409);
     await bobAgent.get('/api/profile').expect(200);
-    expect(await t.redis!.smembers(`${t.stepUp.context.opts.redisPrefix}sessions:${tenantId}:${alice.id}`)).toEqual([]);
+    expect(await t.redis!.smembers(`${internalContextOf(t.stepUp).opts.redisPrefix}sessions:${tenantId}:${alice.id}`)).toEqual([]);
   });
 });

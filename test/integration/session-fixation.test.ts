@@ -2,6 +2,7 @@
  * Session ids rotate at every privilege step and the old ones die on the server
  * (MFA-03, MFA-04, MFA-05, ATK-02), with grey-box checks of the session keys in Redis.
  */
+import { internalContextOf } from '../../testing';
 import request from 'supertest';
 import { agent, buildApp, codeFor, expectError, seedTenant, seedUser, type TestApp } from '../helpers/app';
 import { cookieAttrs, login, RFC_SECRET, seedRfcTotp, sessionExists, signedCookie, unsign } from '../helpers/security';
@@ -74,7 +75,7 @@ describeWithRedis('session: fixation and rotation', () => {
     expect(await sessionExists(t, s1id)).toBe(false);
     expect(await sessionExists(t, s2id)).toBe(false);
     expect(await sessionExists(t, s3id)).toBe(true);
-    expect(await t.redis!.smembers(`${t.stepUp.context.opts.redisPrefix}sessions:${tenantId}:${alice.id}`)).toEqual([s3id]);
+    expect(await t.redis!.smembers(`${internalContextOf(t.stepUp).opts.redisPrefix}sessions:${tenantId}:${alice.id}`)).toEqual([s3id]);
   });
 
   it('a stolen pending cookie is worthless once the victim completes MFA (ATK-02 variant)', async () => {

@@ -1,3 +1,4 @@
+import { internalContextOf } from '../../testing';
 import { bootstrapSuperadmin } from '../../lib/admin/actions';
 import { agent, buildApp, codeFor, enrolTotp, expectError, seedUser, type TestApp } from '../helpers/app';
 import { describeWithRedis } from '../helpers/services';
@@ -11,7 +12,7 @@ describeWithRedis('bootstrapSuperadmin', () => {
   });
   afterEach(() => t.close());
 
-  const boot = (password = PW, email = 'Root@Platform.test') => bootstrapSuperadmin(t.stepUp.context, { email, password });
+  const boot = (password = PW, email = 'Root@Platform.test') => bootstrapSuperadmin(internalContextOf(t.stepUp), { email, password });
 
   it('creates the platform tenant (MFA required) and a superadmin who must enrol at first login', async () => {
     const r = await boot();
@@ -69,7 +70,7 @@ describeWithRedis('bootstrapSuperadmin', () => {
   });
 
   it('refuses bad input with a TypeError or invalid_request, creating no user', async () => {
-    await expect(bootstrapSuperadmin(t.stepUp.context, { email: 'not an email', password: PW })).rejects.toThrow(TypeError);
+    await expect(bootstrapSuperadmin(internalContextOf(t.stepUp), { email: 'not an email', password: PW })).rejects.toThrow(TypeError);
     await expect(boot('short')).rejects.toMatchObject({ code: 'invalid_request' });
     const platform = await t.tenants.findBySlug('platform');
     expect(platform ? await t.users.list(platform.id, { limit: 10 }) : []).toHaveLength(0);

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { resolveOptions, type StepUpOptions } from '../../lib/config';
-import { createStepUp } from '../../stepup';
+import { createStepUp } from '../../index';
 import { MemoryTenantStore, MemoryUserStore } from '../../lib/stores/memory';
 import { Passport } from 'passport';
 

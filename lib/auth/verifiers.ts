@@ -1,0 +1,79 @@
+import type { StepUpContext } from '../context';
+import { StepUpError } from '../errors';
+import { macCode, normaliseBackupCode } from '../crypto/codes';
+import { decodeSecret, verifyTotp } from '../factors/totp';
+import type { OobChannel, OobPurpose } from '../factors/oob';
+import type { Method, RequestMeta, UserRecord } from '../types';
+
+/** One attempt as a verifier sees it. `binding`: the pending-login id (login) or the session's binding id. */
+export interface VerifierAttempt {
+  user: UserRecord;
+  code: string;
+  purpose: OobPurpose;
+  binding: string;
+  meta: RequestMeta;
+}
+
+/** A verifier for one method: true when the code is right, false (or 'expired') otherwise; throws only for trouble. */
+export type FactorVerifier = (ctx: StepUpContext, attempt: VerifierAttempt) => Promise<boolean | 'expired'>;
+
+export function totpAad(user: { tenantId: string; id: string }): string {
+  return `totp:${user.tenantId}:${user.id}`;
+}
+
+/** Opens a sealed TOTP secret; a wrong key or a forged blob fails closed with a 500, never an accept. */
+export function openTotpSecret(ctx: StepUpContext, sealed: string, aad: string): Buffer {
+  try {
+    return decodeSecret(ctx.box.open(sealed, aad));
+  } catch {
+    ctx.logger.error('a sealed TOTP secret could not be opened (key ring or data problem)');
+    throw new StepUpError('internal_error');
+  }
+}
+
+const totp: FactorVerifier = async (ctx, { user, code, meta }) => {
+  const t = user.mfa.totp;
+  if (!t) return false;
+  const step = verifyTotp(openTotpSecret(ctx, t.secret, totpAad(user)), code, ctx.now(), -1, ctx.totp);
+  if (step === null) return false;
+  // The compare-and-set is the replay guard: a step is accepted once, and only moving forward,
+  // even when two processes race with the same code (ATK-06, ATK-07).
+  if (step <= t.lastStep || !(await ctx.users.advanceTotpStep(user.tenantId, user.id, step))) {
+    await ctx.record(meta, { tenantId: user.tenantId, userId: user.id, actorId: user.id, type: 'totp_replay', details: { method: 'totp' } });
+    ctx.notify(user, { event: 'totp_replay', method: 'totp' });
+    return false;
+  }
+  return true;
+};
+
+const backupCode: FactorVerifier = async (ctx, { user, code, meta }) => {
+  const normalised = normaliseBackupCode(code);
+  const salt = user.mfa.backupCodeSalt;
+  const keyId = user.mfa.backupCodeKeyId;
+  if (!normalised || !salt || !keyId) return false;
+  const hash = macCode(ctx.backupKey(keyId), salt, normalised);
+  if (!(await ctx.users.consumeBackupCode(user.tenantId, user.id, hash, new Date(ctx.now())))) return false;
+  const remaining = user.mfa.backupCodes.filter((c) => !c.usedAt).length - 1;
+  await ctx.record(meta, { tenantId: user.tenantId, userId: user.id, actorId: user.id, type: 'backup_code_used', details: { remaining } });
+  ctx.notify(user, { event: 'backup_code_used', remaining });
+  return true;
+};
+
+/** Email and SMS codes: the one out-of-band engine, bound to (user, purpose, channel, binding). */
+const outOfBand =
+  (channel: OobChannel): FactorVerifier =>
+  async (ctx, { user, code, purpose, binding }) => {
+    // An enrolment confirms a channel the user does not have yet; a login or step-up needs it enrolled.
+    if (purpose !== 'enrol' && (channel === 'email' ? !user.mfa.email : !user.mfa.sms)) return false;
+    const result = await ctx.oob.verify({ tenantId: user.tenantId, userId: user.id, purpose, channel, binding, code });
+    return result === 'ok' ? true : result === 'expired' ? 'expired' : false;
+  };
+
+/** Every code verifier, by method: built here, passed to the pipeline (no registration by side effect). */
+export const VERIFIERS: Readonly<Partial<Record<Method, FactorVerifier>>> = {
+  totp,
+  backup_code: backupCode,
+  email_otp: outOfBand('email'),
+  sms_otp: outOfBand('sms'),
+};
+

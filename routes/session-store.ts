@@ -1,0 +1,209 @@
+import session, { Store, type SessionData } from 'express-session';
+import type { RedisLike, SessionStoreLike } from '../lib/config';
+import type { EphemeralStore } from '../lib/stores/ephemeral';
+import { revocationKey } from '../lib/auth/sessions';
+
+// The session stores (docs/SECURITY.md SR-1, SR-14). Whatever the backend:
+// - a destroyed session leaves a tombstone, so a request still in flight cannot write it back;
+// - a session whose `mfa.validFrom` is older than its user's revocation mark does not load;
+// - a pending login lives in the store only as long as the pending state (not the 12-hour cookie);
+// - every call has a deadline: a stalled store fails the request (503), it never hangs it.
+
+type Cb<T = void> = (err?: unknown, value?: T) => void;
+type Data = SessionData & { mfa?: { uid?: string; validFrom?: number; pending?: unknown } };
+
+const TOMBSTONE = '!';
+
+export interface StoreSettings {
+  /** Key prefix of the plugin (`stepup:`): sessions are `<prefix>sess:<sid>`, marks `<prefix>revoked:<uid>`. */
+  prefix: string;
+  /** Lifetime of an authenticated session (and of a tombstone), ms. */
+  absoluteMs: number;
+  /** Lifetime of a pending login, ms. */
+  pendingMs: number;
+  /** Deadline of one store call, ms. */
+  timeoutMs: number;
+}
+
+/** A store call that took longer than its deadline: classified as a store outage (503). */
+export class StoreTimeoutError extends Error {
+  override name = 'StoreTimeoutError';
+  constructor(what: string) {
+    super(`session store: ${what} timed out`);
+  }
+}
+
+function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new StoreTimeoutError(what)), ms);
+    timer.unref?.();
+  });
+  return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
+}
+
+const ttlOf = (sess: Data, s: StoreSettings) => (sess.mfa?.pending ? s.pendingMs : s.absoluteMs);
+
+/** `<uid>|<validFrom>\n<json>`: the header lets one Redis script check the revocation mark without parsing JSON. */
+function encode(sess: Data): string {
+  const uid = typeof sess.mfa?.uid === 'string' ? sess.mfa.uid.replace(/[|\n]/g, '') : '';
+  const from = typeof sess.mfa?.validFrom === 'number' ? sess.mfa.validFrom : 0;
+  return `${uid}|${from}\n${JSON.stringify(sess)}`;
+}
+
+function decode(raw: string | null): { uid: string; validFrom: number; json: string } | null {
+  if (raw === null || raw === TOMBSTONE) return null;
+  const nl = raw.indexOf('\n');
+  if (nl < 0) return { uid: '', validFrom: 0, json: raw };
+  const head = raw.slice(0, nl);
+  const bar = head.indexOf('|');
+  return { uid: head.slice(0, bar), validFrom: Number(head.slice(bar + 1)) || 0, json: raw.slice(nl + 1) };
+}
+
+// One round trip: the session, unless it is a tombstone or its user's mark is newer than it.
+const GET_SCRIPT = `
+local v = redis.call('GET', KEYS[1])
+if (not v) or v == '${TOMBSTONE}' then return false end
+local nl = string.find(v, '\\n', 1, true)
+if not nl then return v end
+local head = string.sub(v, 1, nl - 1)
+local bar = string.find(head, '|', 1, true)
+local uid = string.sub(head, 1, bar - 1)
+if uid ~= '' then
+  local mark = redis.call('GET', ARGV[1] .. uid)
+  if mark and tonumber(mark) > (tonumber(string.sub(head, bar + 1)) or 0) then return false end
+end
+return string.sub(v, nl + 1)`;
+
+// A write never revives a destroyed session.
+const SET_SCRIPT = `
+if redis.call('GET', KEYS[1]) == '${TOMBSTONE}' then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1`;
+
+interface ScriptClient {
+  eval(script: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>;
+  get(key: string): Promise<string | null>;
+  set(key: string, value: string, px: 'PX', ms: number): Promise<unknown>;
+}
+
+/**
+ * The plugin's Redis session store (instead of connect-redis): loading a session and checking its
+ * user's revocation mark is ONE round trip, as cheap as connect-redis's GET. On a Redis Cluster the
+ * session and the mark live in different slots, so the mark is read with a second command.
+ */
+export class RedisSessionStore extends Store {
+  private readonly client: ScriptClient;
+  private readonly cluster: boolean;
+
+  constructor(
+    redis: RedisLike,
+    private readonly s: StoreSettings,
+  ) {
+    super();
+    this.client = redis as unknown as ScriptClient;
+    this.cluster = (redis as unknown as { isCluster?: boolean }).isCluster === true;
+  }
+
+  private key(sid: string): string {
+    return `${this.s.prefix}sess:${sid}`;
+  }
+
+  private async read(sid: string): Promise<Data | null> {
+    if (!this.cluster) {
+      const json = (await this.client.eval(GET_SCRIPT, 1, this.key(sid), `${this.s.prefix}revoked:`)) as string | null;
+      return json ? (JSON.parse(json) as Data) : null;
+    }
+    const d = decode(await this.client.get(this.key(sid)));
+    if (!d) return null;
+    if (d.uid) {
+      const mark = Number((await this.client.get(`${this.s.prefix}revoked:${d.uid}`)) ?? 0);
+      if (mark > d.validFrom) return null;
+    }
+    return JSON.parse(d.json) as Data;
+  }
+
+  override get(sid: string, cb: Cb<SessionData | null>): void {
+    withDeadline(this.read(sid), this.s.timeoutMs, 'get').then((v) => cb(null, v), cb);
+  }
+
+  override set(sid: string, sess: SessionData, cb?: Cb): void {
+    const p = this.client.eval(SET_SCRIPT, 1, this.key(sid), encode(sess as Data), ttlOf(sess as Data, this.s));
+    withDeadline(p, this.s.timeoutMs, 'set').then(() => cb?.(), (e) => cb?.(e));
+  }
+
+  override destroy(sid: string, cb?: Cb): void {
+    const p = this.client.set(this.key(sid), TOMBSTONE, 'PX', this.s.absoluteMs);
+    withDeadline(p, this.s.timeoutMs, 'destroy').then(() => cb?.(), (e) => cb?.(e));
+  }
+
+  /** Nothing to do: every write sets the TTL, and the absolute timeout caps a session's life anyway. */
+  override touch(_sid: string, _sess: SessionData, cb?: Cb): void {
+    cb?.();
+  }
+}
+
+/**
+ * Any other store (express-session's MemoryStore by default, or the host's own) with the same rules,
+ * kept in the ephemeral store beside it: tombstones and the mark cost one more call each.
+ */
+export class GuardedSessionStore extends Store {
+  constructor(
+    private readonly inner: SessionStoreLike,
+    private readonly ephemeral: EphemeralStore,
+    private readonly s: StoreSettings,
+  ) {
+    super();
+  }
+
+  private call<T>(fn: (cb: Cb<T>) => unknown, what: string): Promise<T | undefined> {
+    const p = new Promise<T | undefined>((resolve, reject) => {
+      const ret = fn((err, v) => (err ? reject(err) : resolve(v)));
+      if (ret && typeof (ret as Promise<unknown>).catch === 'function') (ret as Promise<unknown>).catch(reject);
+    });
+    return withDeadline(p, this.s.timeoutMs, what);
+  }
+
+  private async read(sid: string): Promise<Data | null> {
+    const sess = (await this.call<Data | null>((cb) => this.inner.get(sid, cb as never), 'get')) ?? null;
+    if (!sess) return null;
+    const uid = sess.mfa?.uid;
+    if (uid) {
+      const [tenantId, userId] = [uid.slice(0, uid.indexOf(':')), uid.slice(uid.indexOf(':') + 1)];
+      const mark = Number((await withDeadline(this.ephemeral.get(revocationKey(tenantId, userId)), this.s.timeoutMs, 'mark')) ?? 0);
+      if (mark > (sess.mfa?.validFrom ?? 0)) return null;
+    }
+    return sess;
+  }
+
+  override get(sid: string, cb: Cb<SessionData | null>): void {
+    this.read(sid).then((v) => cb(null, v), cb);
+  }
+
+  private async save(sid: string, sess: SessionData): Promise<void> {
+    if ((await withDeadline(this.ephemeral.get(`tomb:${sid}`), this.s.timeoutMs, 'tombstone')) !== null) return;
+    await this.call((cb) => this.inner.set(sid, sess as never, cb), 'set');
+  }
+
+  override set(sid: string, sess: SessionData, cb?: Cb): void {
+    this.save(sid, sess).then(() => cb?.(), (e) => cb?.(e));
+  }
+
+  override destroy(sid: string, cb?: Cb): void {
+    Promise.all([withDeadline(this.ephemeral.set(`tomb:${sid}`, '1', this.s.absoluteMs), this.s.timeoutMs, 'tombstone'), this.call((c) => this.inner.destroy(sid, c), 'destroy')]).then(
+      () => cb?.(),
+      (e) => cb?.(e),
+    );
+  }
+
+  override touch(_sid: string, _sess: SessionData, cb?: Cb): void {
+    cb?.();
+  }
+}
+
+/** The store for the options: the plugin's Redis store, or the given (default: memory) one guarded. */
+export function createSessionStore(o: { redis?: RedisLike; store?: SessionStoreLike; ephemeral: EphemeralStore; settings: StoreSettings }): Store {
+  if (o.store) return new GuardedSessionStore(o.store, o.ephemeral, o.settings);
+  if (o.redis) return new RedisSessionStore(o.redis, o.settings);
+  return new GuardedSessionStore(new session.MemoryStore() as unknown as SessionStoreLike, o.ephemeral, o.settings);
+}
