@@ -7,7 +7,7 @@
  * - Secrets generated at start (no SESSION_SECRET / MFA_ENCRYPTION_KEYS) are generated once here and
  *   handed to every worker, or one worker could not read another's cookies and sealed secrets.
  * - Memory users or memory sessions live in one process: without MONGODB_URI and REDIS_URL it runs 1 worker.
- * - The first worker seeds the demo data; the others start once it listens (no race on the demo tenant).
+ * - Only the first worker seeds the demo data (no race on creating the demo tenant).
  * - SIGTERM / SIGINT: every worker drains (server.ts `shutdown`), then the primary exits 0 (1 if a
  *   worker failed to stop cleanly). A worker that dies otherwise is replaced.
  */
@@ -47,14 +47,15 @@ export async function runPrimary(cfg: ExampleConfig, wanted: number): Promise<vo
     fork({ DEMO_DATA: '0' });
   });
 
-  const first = fork(cfg.demoData ? {} : { DEMO_DATA: '0' });
+  // Only the first worker seeds the demo data (no race on creating the demo tenant); all start at once.
+  const starting = [fork(cfg.demoData ? {} : { DEMO_DATA: '0' }), ...Array.from({ length: n - 1 }, () => fork({ DEMO_DATA: '0' }))].map(listening);
   try {
-    await listening(first);
+    await Promise.all(starting);
   } catch (err) {
     console.error(`failed to start: ${(err as Error).message}`);
+    for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGKILL');
     process.exit(1);
   }
-  await Promise.all(Array.from({ length: n - 1 }, () => listening(fork({ DEMO_DATA: '0' })).catch((err: Error) => console.error(err.message))));
   console.log(`primary ${process.pid}: ${n} worker(s) listening`);
 
   const stop = (signal: string) => {

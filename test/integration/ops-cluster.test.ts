@@ -32,6 +32,19 @@ interface Answer {
   cookie?: string;
 }
 
+/** Conditions re-checked whenever something arrives (server output, socket frames): no polling. */
+const checks = new Set<() => void>();
+const poke = () => checks.forEach((c) => c());
+function when(cond: () => boolean, ms: number, what: string): Promise<void> {
+  let check!: () => void;
+  const p = new Promise<void>((resolve) => {
+    check = () => cond() && resolve();
+    checks.add(check);
+    check();
+  });
+  return within(ms, what, p).finally(() => checks.delete(check));
+}
+
 function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout;
   return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
@@ -88,21 +101,13 @@ describeWithMongo('example app on 2 workers (node:cluster), one Redis, one Mongo
     // No SESSION_SECRET / MFA_ENCRYPTION_KEYS: the primary must generate them once for both workers.
     const env = { ...process.env, SESSION_SECRET: '', MFA_ENCRYPTION_KEYS: '', PORT: String(port), APP_ORIGIN: origin, WEB_CONCURRENCY: '2', REDIS_URL: redisUrl(), MONGODB_URI: uriWithDb(dbPrefix('opscluster')) };
     child = spawn(process.execPath, ['--import', 'tsx', 'example-app/server.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout!.on('data', (c: Buffer) => (out += c.toString('utf8')));
-    child.stderr!.on('data', (c: Buffer) => (out += c.toString('utf8')));
-    exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-    await within(
-      60_000,
-      'two workers listening',
-      (async () => {
-        while (!/2 worker\(s\) listening/.test(out)) {
-          if (child.exitCode !== null) throw new Error(`server exited:\n${out}`);
-          await new Promise((r) => setTimeout(r, 100));
-        }
-      })(),
-    ).catch((e: Error) => {
+    child.stdout!.on('data', (c: Buffer) => ((out += c.toString('utf8')), poke()));
+    child.stderr!.on('data', (c: Buffer) => ((out += c.toString('utf8')), poke()));
+    exited = new Promise((resolve) => child.once('exit', (code) => (resolve(code), poke())));
+    await when(() => /2 worker\(s\) listening/.test(out) || child.exitCode !== null, 60_000, 'two workers listening').catch((e: Error) => {
       throw new Error(`${e.message}\n${out}`);
     });
+    if (child.exitCode !== null) throw new Error(`server exited:\n${out}`);
   }, 90_000);
   afterAll(() => {
     for (const s of sockets) s.terminate();
@@ -148,14 +153,11 @@ describeWithMongo('example app on 2 workers (node:cluster), one Redis, one Mongo
       sockets.push(ws);
       const mine: Array<Record<string, unknown>> = [];
       frames.push(mine);
-      ws.on('message', (d) => mine.push(JSON.parse(String(d)) as Record<string, unknown>));
+      ws.on('message', (d) => (mine.push(JSON.parse(String(d)) as Record<string, unknown>), poke()));
       await within(5000, 'socket open', new Promise<void>((resolve, reject) => (ws.once('open', () => resolve()), ws.once('error', reject))));
       ws.send(JSON.stringify({ type: 'joinCompany', tenant: 'acme' }));
     }
-    const until = async (cond: () => boolean, what: string) =>
-      within(10_000, what, (async () => {
-        while (!cond()) await new Promise((r) => setTimeout(r, 20));
-      })());
+    const until = (cond: () => boolean, what: string) => when(cond, 10_000, what);
     await until(() => frames.every((f) => f.some((m) => m.type === 'joinedCompany')), 'joined');
     const started = await call('POST', '/api/sync/start');
     expect(started.status).toBe(202);
