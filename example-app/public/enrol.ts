@@ -178,7 +178,6 @@ async function main(): Promise<void> {
   // Masked like the server's answers: the address the person signed in with.
   const typed = loginEmail();
   $('email-address').textContent = session.user?.email ?? (typed ? maskEmail(typed) : 'the email address you signed in with');
-  $('enrol-signout').addEventListener('click', () => void signOut('/login?m=signed_out'));
 
   if (forced) {
     available = ENROLLABLE.filter((m) => (session.methods ?? []).includes(m as Method));
