@@ -12,6 +12,15 @@ module.exports = {
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'] },
+    // The same suites on Express 4 (the peer range says ^4.21 || ^5): `express` resolves to express4 (4.22).
+    // Files that never mount an Express app run once, above.
+    {
+      ...common,
+      displayName: 'integration-express4',
+      testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
+      testPathIgnorePatterns: ['/node_modules/', '/(store-contract|mongoose-queries-mongo|tenant-cli|smtp-mailer|sms-webhook|cluster-ephemeral|oob-redis|ops-redis-deadline)\\.test\\.ts$'],
+      moduleNameMapper: { '^express$': 'express4' },
+    },
     { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'] },
   ],
 };
