@@ -6,6 +6,7 @@ import { guardedRequest } from './scenarios/guarded';
 import { totpVerification } from './scenarios/totp';
 import { fullLogin } from './scenarios/login';
 import { challengeUnderAttack } from './scenarios/attack';
+import { workersScaling } from './scenarios/workers';
 
 const args = process.argv.slice(2);
 const full = args.includes('--full');
@@ -35,6 +36,7 @@ async function main(): Promise<void> {
     if (want('2')) await step('2', () => totpVerification(full ? 200_000 : 50_000));
     if (want('3')) await step('3', () => fullLogin(redis.url, seconds, full ? 1500 : 300));
     if (want('4')) await step('4', () => challengeUnderAttack(redis.url, seconds, pluginP99));
+    if (want('6')) await step('6', () => workersScaling(redis.url, seconds));
     if (want('5')) {
       try {
         optionalRealtime ??= (await import('./scenarios/realtime')).realtimeFanout;

@@ -13,7 +13,7 @@ import { createServer } from 'node:net';
 import WebSocket from 'ws';
 import { loadConfig } from '../../example-app/config';
 import { startServer } from '../../example-app/server';
-import { FAST_ARGON2 } from '../helpers/app';
+import { codeFor, FAST_ARGON2 } from '../helpers/app';
 import { describeWithRedis, redisUrl } from '../helpers/services';
 
 const ROOT = `${__dirname}/../..`;
@@ -195,7 +195,12 @@ describeWithRedis('example server: SIGTERM under load (item 11)', () => {
     const password = m[1]!;
     const login = await call(`${origin}/auth/login`, { method: 'POST', body: { tenant: 'acme', email: 'alice@acme.test', password } });
     expect(login.status).toBe(200);
-    const cookie = cookieOf(login);
+    // Sockets need aal 2: enrol TOTP (the session then holds aal 2).
+    const enrol = await call(`${origin}/auth/mfa/totp/enroll`, { method: 'POST', body: {}, cookie: cookieOf(login), origin });
+    expect(enrol.status).toBe(200);
+    const verified = await call(`${origin}/auth/mfa/totp/verify`, { method: 'POST', body: { code: codeFor(JSON.parse(enrol.body).secret as string, Date.now()) }, cookie: cookieOf(login), origin });
+    expect(verified.status).toBe(200);
+    const cookie = cookieOf(verified) || cookieOf(login);
 
     const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, { headers: { cookie, origin } });
     const wsClosed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
