@@ -159,7 +159,11 @@ export async function createExampleApp(cfg: ExampleConfig, opts: ExampleOptions 
   let stores: StepUpOptions['stores'];
   if (cfg.mongodbUri) {
     mongo = await mongoose.createConnection(cfg.mongodbUri, { serverSelectionTimeoutMS: 5000 }).asPromise();
-    stores = createMongooseStores(mongo);
+    // The app's clock; a store call that MongoDB does not answer in 5 s is a 503 (README "MongoDB").
+    const mongoStores = createMongooseStores(mongo, { layout: cfg.mongodbLayout, now, timeoutMs: 5000 });
+    // The demo data below are the first writes and need the unique indexes (in production: a deploy step).
+    await mongoStores.ensureIndexes();
+    stores = mongoStores;
   } else {
     stores = { users: new MemoryUserStore(), tenants: new MemoryTenantStore(), audit: new MemoryAuditStore() };
   }

@@ -9,6 +9,8 @@ export interface ExampleConfig {
   sessionSecretGenerated: boolean;
   redisUrl?: string;
   mongodbUri?: string;
+  /** STEPUP_MONGODB_LAYOUT: `shared` (default) or `database-per-tenant` (the CLI reads the same variable). */
+  mongodbLayout: 'shared' | 'database-per-tenant';
   smtpUrl?: string;
   mailFrom: string;
   smsWebhookUrl?: string;
@@ -33,6 +35,12 @@ function url(name: string, v: string | undefined, protocols: string[]): string |
   }
   if (!protocols.includes(u.protocol)) throw new ConfigError(`${name} must start with ${protocols.map((p) => `${p}//`).join(' or ')}`);
   return v;
+}
+
+function mongoLayout(v: string | undefined): 'shared' | 'database-per-tenant' {
+  if (v === undefined || v === '' || v === 'shared') return 'shared';
+  if (v === 'database-per-tenant') return v;
+  throw new ConfigError('STEPUP_MONGODB_LAYOUT must be shared or database-per-tenant');
 }
 
 /** Parses the environment; a bad value throws a ConfigError naming the variable. */
@@ -72,6 +80,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ExampleConfig 
     sessionSecretGenerated,
     redisUrl: url('REDIS_URL', env.REDIS_URL, ['redis:', 'rediss:']),
     mongodbUri: url('MONGODB_URI', env.MONGODB_URI, ['mongodb:', 'mongodb+srv:']),
+    mongodbLayout: mongoLayout(env.STEPUP_MONGODB_LAYOUT),
     smtpUrl: url('SMTP_URL', env.SMTP_URL, ['smtp:', 'smtps:']),
     mailFrom: env.MAIL_FROM || 'passport-stepup <no-reply@localhost>',
     smsWebhookUrl: url('SMS_WEBHOOK_URL', env.SMS_WEBHOOK_URL, ['http:', 'https:']),
