@@ -3,7 +3,7 @@ import { api, client } from './api.js';
 import { confirmAction } from './dialog.js';
 import { eventLabel, METHOD_LABELS } from './messages.js';
 import { StepUpCancelled, withStepUp } from './stepup.js';
-import { $, busy, clearError, copyText, el, fmtDate, showError } from './ui.js';
+import { $, busy, clearError, clearInvalid, copyText, el, fieldOf, fmtDate, markInvalid, showError } from './ui.js';
 
 export interface Policy {
   mfaRequired: boolean;
@@ -157,9 +157,13 @@ export async function loadTenantPanels(tenant: { slug: string; name: string; pol
   userForm.onsubmit = async (ev) => {
     ev.preventDefault();
     clearError(error);
+    clearInvalid(userForm);
     const email = $<HTMLInputElement>('u-email').value.trim();
     const name = $<HTMLInputElement>('u-name').value.trim();
-    if (!email) return showError(error, 'Enter the new user’s email address.');
+    if (!email) {
+      showError(error, 'Enter the new user’s email address.');
+      return markInvalid($<HTMLInputElement>('u-email'), error);
+    }
     try {
       const r = await busy($<HTMLButtonElement>('user-create'), () =>
         api<{ user: UserView; initialPassword: string }>('POST', `${base}/users`, { email, role: $<HTMLSelectElement>('u-role').value, ...(name ? { name } : {}) }),
@@ -169,6 +173,8 @@ export async function loadTenantPanels(tenant: { slug: string; name: string; pol
       await Promise.all([loadUsers(), loadAudit()]);
     } catch (err) {
       fail(err, { conflict: 'A user with this email already exists in this organisation.' });
+      const field = (err as { code?: string }).code === 'conflict' ? 'email' : fieldOf(err);
+      if (field === 'email' || field === 'name') markInvalid($<HTMLInputElement>(field === 'email' ? 'u-email' : 'u-name'), error);
     }
   };
 

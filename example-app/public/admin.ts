@@ -1,7 +1,7 @@
 import { api, isAdmin, isSuperadmin } from './api.js';
 import { startRealtime } from './realtime-client.js';
 import { loadTenantPanels, showSecret, type Policy } from './admin-tenant.js';
-import { $, busy, clearError, el, fmtDate, initAppNav, requireState, showError } from './ui.js';
+import { $, busy, clearError, clearInvalid, el, fieldOf, fmtDate, initAppNav, markInvalid, requireState, showError } from './ui.js';
 
 interface TenantView {
   slug: string;
@@ -38,8 +38,13 @@ function wireTenantForm(): void {
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     clearError(error);
+    clearInvalid(form);
     const v = (id: string) => $<HTMLInputElement>(id).value.trim();
-    if (!v('t-slug') || !v('t-name') || !v('t-admin-email')) return showError(error, 'Enter the short name, the name and the administrator’s email.');
+    const missing = ['t-slug', 't-name', 't-admin-email'].find((id) => !v(id));
+    if (missing) {
+      showError(error, 'Enter the short name, the name and the administrator’s email.');
+      return markInvalid($<HTMLInputElement>(missing), error);
+    }
     const body: Record<string, unknown> = {
       slug: v('t-slug').toLowerCase(),
       name: v('t-name'),
@@ -58,6 +63,10 @@ function wireTenantForm(): void {
         conflict: 'An organisation with this short name already exists. Choose another one.',
         invalid_request: 'Check the form: the short name takes lower-case letters, digits and dashes, and the email must be valid.',
       });
+      // The field to fix: the one the server named, or the short name that is taken.
+      const byField: Record<string, string> = { slug: 't-slug', name: 't-name', 'admin.email': 't-admin-email', 'admin.name': 't-admin-name' };
+      const id = (err as { code?: string }).code === 'conflict' ? 't-slug' : byField[fieldOf(err) ?? ''];
+      if (id) markInvalid($<HTMLInputElement>(id), error);
     }
   });
 }

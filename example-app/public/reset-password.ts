@@ -1,7 +1,7 @@
 import { client } from './api.js';
 import { isDeadLink, takeFragmentToken, TOKEN_RE, tokenFromText } from './links.js';
 import { LIFECYCLE_SENTENCES } from './messages.js';
-import { $, busy, clearError, focusHeading, showError } from './ui.js';
+import { $, busy, clearError, clearInvalid, focusHeading, markInvalid, showError } from './ui.js';
 
 /**
  * `/reset-password#token=...` (the link of the reset email): `POST /auth/password/reset {token,
@@ -49,21 +49,22 @@ function main(): void {
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     clearError(error);
+    clearInvalid(form);
     const token = fromLink ?? tokenFromText(tokenInput.value);
     if (!token) {
       showError(error, 'That is not a link or code from our email. Copy the whole link from the email and paste it here.');
-      tokenInput.focus();
+      markInvalid(tokenInput, error);
       return;
     }
     if (!password.value) {
       showError(error, 'Please enter a new password.');
-      password.focus();
+      markInvalid(password, error);
       return;
     }
     if (password.value !== repeat.value) {
       showError(error, 'The two passwords are not the same. Type the new password twice.');
       repeat.value = '';
-      repeat.focus();
+      markInvalid(repeat, error);
       return;
     }
     try {
@@ -74,7 +75,7 @@ function main(): void {
       showError(error, err, { not_found: LIFECYCLE_SENTENCES.unavailable });
       repeat.value = '';
       password.select();
-      password.focus();
+      markInvalid(password, error);
       return;
     }
     title.textContent = 'Your password was changed';

@@ -1,7 +1,7 @@
 import { client, getSession } from './api.js';
 import { isDeadLink, takeFragmentToken, TOKEN_RE, tokenFromText } from './links.js';
 import { LIFECYCLE_SENTENCES } from './messages.js';
-import { $, busy, clearError, focusHeading, showError } from './ui.js';
+import { $, busy, clearError, focusHeading, markInvalid, showError } from './ui.js';
 
 /**
  * `/verify-email#token=...` (the link of the confirmation email): `POST /auth/verify-email {token}`.
@@ -74,7 +74,7 @@ async function main(): Promise<void> {
     const token = tokenFromText(input.value);
     if (!token) {
       showError(error, 'That is not a link or code from our email. Copy the whole link from the email and paste it here.');
-      input.focus();
+      markInvalid(input, error);
       return;
     }
     void verify(token, submit);

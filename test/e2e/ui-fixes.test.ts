@@ -204,7 +204,7 @@ describeWithChromium('e2e: example app fixes (issue 15) and the sign-in redirect
     expect(await page.locator('#backup-code-list li').count()).toBe(10);
   });
 
-  it('forced SMS enrolment shows the backup codes the server returned', async () => {
+  it('forced SMS enrolment shows the backup codes the server returned; a later factor says the codes stay', async () => {
     const page = await session();
     await signIn(page, app.url, 'globex', 'sam@globex.test', 'globex-password-123');
     await page.waitForURL('**/enrol');
@@ -219,6 +219,19 @@ describeWithChromium('e2e: example app fixes (issue 15) and the sign-in redirect
     await expectText(page, '#step-codes', 'If you lose your phone or change your number');
     expect(await page.locator('.steps li[data-step="codes"]').getAttribute('aria-current')).toBe('step');
     await shot(page, 'enrol-forced-sms-codes');
+    await page.getByLabel('I have saved my backup codes').check();
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.waitForURL(`${app.url}/`);
+
+    // A second factor added from Security brings no new codes: the page says so, and highlights no step.
+    await page.goto(`${app.url}/enrol?method=email_otp&from=security`);
+    await page.getByRole('button', { name: 'Send code' }).click();
+    await expectText(page, '#email-status', 'Code sent to s***@g***.test');
+    await page.getByLabel('Code from the email').fill(lastMessage('sam@globex.test').code);
+    await page.getByRole('button', { name: 'Confirm' }).click();
+    await page.getByRole('heading', { name: 'Two-step verification is on' }).waitFor();
+    await expectText(page, '#done-text', 'Your backup codes have not changed.');
+    expect(await page.locator('.steps li[aria-current]').count()).toBe(0);
   });
 
   it('sync: named stages over 10-20 s in production, the last result in a tab opened later, a real notification', async () => {
