@@ -40,7 +40,7 @@ async function main(): Promise<void> {
     redisPrefix: sharedPrefix,
     passport: new Passport(),
     allowedOrigins: [ORIGIN],
-    realtime: { maxConnectionsPerUser: 100_000, maxMessagesPerMinute: 1000, revalidateIntervalMs: 600_000, heartbeatIntervalMs: 600_000 },
+    realtime: { maxConnectionsPerUser: 10_000, maxMessagesPerMinute: 1000, revalidateIntervalMs: 600_000, heartbeatIntervalMs: 600_000 },
   });
   const app = express();
   app.use(stepUp.session);
