@@ -59,6 +59,7 @@ describeWithMongo('mongoose adapters on a server: every user and audit query nam
     expect(await never(s.findByEmail(tenantId, { $ne: 'nobody' } as never))).toBeNull();
     expect(await never(s.findById(tenantId, { $gt: '' } as never))).toBeNull();
     expect(await never(s.findById({ $ne: 'x' } as never, { $gt: '' } as never))).toBeNull();
-    expect(await never(s.list(tenantId, { limit: 10, after: { $lt: 'zzzz' } as never }))).not.toEqual(expect.arrayContaining([expect.objectContaining({ email: 'b@x.test' })]));
+    // A cursor object is a string to the adapter, not a `$lt` that would list everything.
+    expect(await never(s.list(tenantId, { limit: 10, after: { $lt: 'zzzz' } as never }))).toEqual(await s.list(tenantId, { limit: 10, after: String({}) }));
   });
 });

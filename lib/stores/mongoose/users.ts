@@ -49,7 +49,8 @@ export class MongooseUserStore implements UserStore {
   private async one(tenantId: string, filter: Record<string, unknown>): Promise<Doc | null> {
     const m = await this.modelFor(tenantId);
     if (!m) return null;
-    return this.run('users.findOne', () => m.users.findOne({ tenantId, ...filter }, null, Q).lean<Doc>().exec());
+    // The key field first: FerretDB pushes the first equality down to SQLite (`_id` uses its primary key).
+    return this.run('users.findOne', () => m.users.findOne({ ...filter, tenantId }, null, Q).lean<Doc>().exec());
   }
 
   async findById(tenantId: string, id: string): Promise<UserRecord | null> {
@@ -78,7 +79,7 @@ export class MongooseUserStore implements UserStore {
     if (Object.keys($unset).length) update.$unset = $unset;
     if (!Object.keys(update).length) return this.findById(tenantId, id);
     return toUser(
-      await this.run('users.update', () => m.users.findOneAndUpdate({ tenantId, _id: id }, update, { ...Q, returnDocument: 'after' }).lean<Doc>().exec()),
+      await this.run('users.update', () => m.users.findOneAndUpdate({ _id: id, tenantId }, update, { ...Q, returnDocument: 'after' }).lean<Doc>().exec()),
     );
   }
 
@@ -105,11 +106,12 @@ export class MongooseUserStore implements UserStore {
     if (!m || !totp || !(totp.lastStep < step)) return false;
     // Scoped by the enrolment: a new secret starts a new series of steps.
     if (!(await this.claim(m, tenantId, id, 'totp', `${new Date(totp.enrolledAt).getTime()}:${step}`))) return false;
-    // Re-read after the claim: a reader that stalled while the step moved on must not win with an old step.
-    const after = (await this.findById(tenantId, id))?.mfa.totp;
-    if (!after || !(after.lastStep < step)) return false;
-    await this.run('users.advanceTotpStep', () => m.users.updateOne({ tenantId, _id: id, 'mfa.totp': { $ne: null } }, { $max: { 'mfa.totp.lastStep': step } }).exec());
-    return true;
+    // Still conditional: a reader that stalled while the step moved on must not win with an old step
+    // (on MongoDB this update alone is the compare-and-set).
+    const res = await this.run('users.advanceTotpStep', () =>
+      m.users.updateOne({ _id: id, tenantId, 'mfa.totp.lastStep': { $lt: step } }, { $set: { 'mfa.totp.lastStep': step } }).exec(),
+    );
+    return res.matchedCount === 1;
   }
 
   async consumeBackupCode(tenantId: string, id: string, hash: string, at: Date): Promise<boolean> {
@@ -127,7 +129,7 @@ export class MongooseUserStore implements UserStore {
     // The hash in the filter: a list regenerated in between makes this a miss, not a wrong write.
     const p = `mfa.backupCodes.${index}`;
     const res = await this.run('users.consumeBackupCode', () =>
-      m.users.updateOne({ tenantId, _id: id, [`${p}.hash`]: stored, [`${p}.usedAt`]: null }, { $set: { [`${p}.usedAt`]: at } }).exec(),
+      m.users.updateOne({ _id: id, tenantId, [`${p}.hash`]: stored, [`${p}.usedAt`]: null }, { $set: { [`${p}.usedAt`]: at } }).exec(),
     );
     return res.matchedCount === 1;
   }
@@ -140,7 +142,7 @@ export class MongooseUserStore implements UserStore {
     if (!m || index < 0) return false;
     const stored = creds[index]!.counter;
     const p = `mfa.webauthn.${index}`;
-    const filter = { tenantId, _id: id, [`${p}.id`]: credentialId };
+    const filter = { _id: id, tenantId, [`${p}.id`]: credentialId };
     if (counter === 0 && stored === 0) {
       // An authenticator without a counter: nothing to race for; note the use.
       const res = await this.run('users.advanceWebauthnCounter', () => m.users.updateOne({ ...filter, [`${p}.counter`]: 0 }, { $set: { [`${p}.lastUsedAt`]: at } }).exec());
@@ -148,10 +150,8 @@ export class MongooseUserStore implements UserStore {
     }
     if (!(counter > stored)) return false;
     if (!(await this.claim(m, tenantId, id, 'webauthn', `${credentialId}:${counter}`))) return false;
-    const after = (await this.findById(tenantId, id))?.mfa.webauthn?.[index];
-    if (!after || after.id !== credentialId || !(counter > after.counter)) return false;
     const res = await this.run('users.advanceWebauthnCounter', () =>
-      m.users.updateOne(filter, { $max: { [`${p}.counter`]: counter }, $set: { [`${p}.lastUsedAt`]: at } }).exec(),
+      m.users.updateOne({ ...filter, [`${p}.counter`]: { $lt: counter } }, { $set: { [`${p}.counter`]: counter, [`${p}.lastUsedAt`]: at } }).exec(),
     );
     return res.matchedCount === 1;
   }
