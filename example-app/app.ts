@@ -193,6 +193,9 @@ export async function createExampleApp(cfg: ExampleConfig, opts: ExampleOptions 
     logger,
     mailer,
     sms,
+    // The plugin opens sockets for aal-2 sessions only by default; the demo's password-only accounts
+    // may watch the simulated sync too, so it lowers that on purpose.
+    realtime: { minAal: 1 },
     lifecycle: {
       links: { verifyEmail: linkTo('verify-email'), resetPassword: linkTo('reset-password'), forgotPassword: linkTo('forgot-password') },
     },

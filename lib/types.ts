@@ -17,7 +17,7 @@ export interface TenantPolicy {
 
 export const DEFAULT_POLICY: TenantPolicy = {
   mfaRequired: false,
-  allowedMethods: [...METHODS],
+  allowedMethods: METHODS.filter((m) => m !== 'webauthn'),
   gracePeriodDays: 7,
   stepUpMaxAgeSeconds: 300,
 };

@@ -91,7 +91,8 @@ export async function verifySecondFactor(ctx: StepUpContext, attempt: FactorAtte
   if (ok !== true) {
     await ctx.record(meta, { tenantId: user.tenantId, userId: user.id, actorId: user.id, type: 'mfa_challenge_failed', details: { method, purpose } });
     if (await ctx.limits.secondFactor.failed(budgetKey, n)) await lockAccount(ctx, user, meta);
-    if (ok === 'expired') throw new StepUpError('challenge_expired', 'The code expired; ask for a new one.');
+    // An expired enrolment code asks for a new one (410); at login or step-up it is simply a wrong code.
+    if (ok === 'expired' && target.purpose === 'enrol') throw new StepUpError('challenge_expired', 'The code expired; ask for a new one.');
     if (target.purpose === 'login' && tries >= ctx.opts.challengeMaxFailures) {
       throw new StepUpError('challenge_expired', 'Too many wrong codes; start again with your password.');
     }

@@ -75,7 +75,9 @@ export function sessionKey(t: TestApp, sid: string): string {
 }
 
 export async function sessionExists(t: TestApp, sid: string): Promise<boolean> {
-  return (await t.redis!.exists(sessionKey(t, sid))) === 1;
+  // A destroyed session leaves a tombstone ('!') so a request in flight cannot write it back (SR-1).
+  const v = await t.redis!.get(sessionKey(t, sid));
+  return v !== null && v !== '!';
 }
 
 /**

@@ -36,7 +36,7 @@ describeWithRedis('admin disable / enable', () => {
 
   beforeEach(async () => {
     sink.messages.length = 0;
-    t = buildApp({ redis: true, overrides: { allowedOrigins: [ORIGIN], mailer: new SmtpMailer({ url: sink.url, from: 'no-reply@example.test' }) } });
+    t = buildApp({ redis: true, overrides: { allowedOrigins: [ORIGIN], realtime: { minAal: 1 }, mailer: new SmtpMailer({ url: sink.url, from: 'no-reply@example.test' }) } });
     ended = [];
     t.stepUp.events.on('sessions_ended', (e: SessionsEndedEvent) => ended.push(e));
     server = http.createServer(t.app);
@@ -100,8 +100,8 @@ describeWithRedis('admin disable / enable', () => {
 
     const audit = (await t.audit.list(acme.id, { limit: 100 })).filter((e) => ['user_disabled', 'user_enabled'].includes(e.type));
     expect(audit.map((e) => [e.type, e.userId, e.actorId, e.details])).toEqual([
-      ['user_enabled', bob.id, admin.user.id, { actorTenantId: acme.id }],
-      ['user_disabled', bob.id, admin.user.id, { sessionsEnded: 2, actorTenantId: acme.id }],
+      ['user_enabled', bob.id, admin.user.id, { actorTenantId: acme.id, actorRole: 'admin' }],
+      ['user_disabled', bob.id, admin.user.id, { sessionsEnded: 2, actorTenantId: acme.id, actorRole: 'admin' }],
     ]);
   });
 

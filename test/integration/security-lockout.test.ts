@@ -86,7 +86,7 @@ describeWithRedis('security: lockout and rate limits', () => {
     it('wrong codes across fresh pending sessions lock the account: 423 with Retry-After even for the right code; lifts after 15 min', async () => {
       // Guarded by ctx.limits.secondFactor (per tenant:user, in Redis) in lib/factors.ts verifySecondFactor.
       for (const a of await pendingAgents(t, 2)) {
-        for (let i = 0; i < 5; i++) expectError(await challenge(a, wrong()).set('X-Forwarded-For', `198.51.100.${i}`), 'invalid_code', 401);
+        for (let i = 0; i < 5; i++) expectError(await challenge(a, wrong()).set('X-Forwarded-For', `198.51.100.${i}`), i < 4 ? 'invalid_code' : 'challenge_expired', i < 4 ? 401 : 410);
       }
       const [a] = await pendingAgents(t, 1);
       const locked = await challenge(a!, good());
@@ -112,7 +112,7 @@ describeWithRedis('security: lockout and rate limits', () => {
       await challenge(a3!, good()).expect(200); // 9 failures, then a success: the count starts again
       t.clock.advance(30);
       const [a4, a5] = await pendingAgents(t, 2);
-      for (let i = 0; i < 5; i++) await challenge(a4!, wrong()).expect(401);
+      for (let i = 0; i < 5; i++) await challenge(a4!, wrong()).expect(i < 4 ? 401 : 410); // the 5th drops the login
       for (let i = 0; i < 4; i++) await challenge(a5!, wrong()).expect(401);
       const [a6] = await pendingAgents(t, 1);
       await challenge(a6!, good()).expect(200);
@@ -121,8 +121,8 @@ describeWithRedis('security: lockout and rate limits', () => {
     it('TOTP and backup-code failures share one budget (MFA-36)', async () => {
       await t.users.update(tenantId, alice.id, newBackupCodeSet(internalContextOf(t.stepUp)).patch);
       const [a1, a2] = await pendingAgents(t, 2);
-      for (let i = 0; i < 5; i++) await challenge(a1!, wrong()).expect(401);
-      for (let i = 0; i < 5; i++) await challenge(a2!, 'aaaa-bbbb-cccc-dddd', 'backup_code').expect(401);
+      for (let i = 0; i < 5; i++) await challenge(a1!, wrong()).expect(i < 4 ? 401 : 410); // the 5th drops the login
+      for (let i = 0; i < 5; i++) await challenge(a2!, 'aaaa-bbbb-cccc-dddd', 'backup_code').expect(i < 4 ? 401 : 410); // the 5th drops the login
       const [a3] = await pendingAgents(t, 1);
       expectError(await challenge(a3!, good()), 'account_locked', 423);
     });
@@ -142,7 +142,7 @@ describeWithRedis('security: lockout and rate limits', () => {
     it('grey-box: every counter, lock and session key in Redis has a TTL (nothing lives forever)', async () => {
       // Guarded by RedisEphemeralStore.incr/set/sadd setting PX/PEXPIRE.
       const [a] = await pendingAgents(t, 1);
-      for (let i = 0; i < 5; i++) await challenge(a!, wrong()).expect(401);
+      for (let i = 0; i < 5; i++) await challenge(a!, wrong()).expect(i < 4 ? 401 : 410); // the 5th drops the login
       const [b] = await pendingAgents(t, 1);
       for (let i = 0; i < 5; i++) await challenge(b!, wrong());
       await badPassword('alice@example.com');
@@ -155,7 +155,7 @@ describeWithRedis('security: lockout and rate limits', () => {
     it('per-login budget: 5 wrong codes drop the pending login, even the right code is then refused', async () => {
       // Guarded by the challenge:<pending id> counter in routes/auth.ts (challengeMaxFailures).
       const [a] = await pendingAgents(t, 1);
-      for (let i = 0; i < 5; i++) await challenge(a!, wrong()).expect(401);
+      for (let i = 0; i < 5; i++) await challenge(a!, wrong()).expect(i < 4 ? 401 : 410); // the 5th drops the login
       const after = await challenge(a!, good());
       expect([409, 410]).toContain(after.status);
       expect(['no_pending_login', 'challenge_expired']).toContain(after.body.error);

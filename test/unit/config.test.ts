@@ -31,7 +31,7 @@ describe('options: defaults', () => {
     expect(o.session).toMatchObject({ secrets: [SECRET], secureCookie: 'auto', sameSite: 'lax', idleTimeoutSeconds: 1800, absoluteTimeoutSeconds: 43200 });
     expect(o.pendingTtlSeconds).toBe(300);
     expect(o.challengeMaxFailures).toBe(5);
-    expect(o.lockout).toEqual({ maxFailures: 10, lockSeconds: 900 });
+    expect(o.lockout).toEqual({ maxFailures: 10, lockSeconds: 900, maxLocksPerDay: 3 });
     expect(o.totp).toEqual({ windowPast: 1, windowFuture: 1 });
     expect(o.redisPrefix).toBe('stepup:');
     expect(o.allowedOrigins).toEqual([]);

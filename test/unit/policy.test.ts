@@ -106,10 +106,11 @@ describe('grace period boundaries (decideAfterPassword under a patched policy)',
     expect(decideAfterPassword(user(T), tenant(narrow), T)).toEqual({ state: 'authenticated', aal: 1 });
   });
 
-  it('asks for a factor the user has, only if the policy allows it', () => {
+  it('asks for a factor the user has; a dropped one still proves the user before enrolment', () => {
     const withSms = user(T, ['user'], { sms: { phone: '+12025550123', enabledAt: new Date(T) } });
-    expect(decideAfterPassword(withSms, tenant(required), T)).toEqual({ state: 'mfa_required', methods: ['sms_otp'] });
+    expect(decideAfterPassword(withSms, tenant(required), T)).toEqual({ state: 'mfa_required', methods: ['sms_otp'], next: 'authenticated' });
     const noSms = applyPolicyPatch(required, { allowedMethods: ['totp', 'backup_code', 'email_otp'] }, T);
-    expect(decideAfterPassword(withSms, tenant(noSms), T + 8 * DAY).state).toBe('enrollment_required');
+    // SR-3: a factor the policy dropped still has to be proved before another one is enrolled.
+    expect(decideAfterPassword(withSms, tenant(noSms), T + 8 * DAY)).toEqual({ state: 'mfa_required', methods: ['sms_otp'], next: 'enrollment_required' });
   });
 });

@@ -1,5 +1,7 @@
-import { authenticatedSession, checkAuthenticated, checkPending, decideAfterPassword, enrollableMethods, isPrivileged, isStepUpFresh, pendingSession, type MfaSession } from '../../lib/state/machine';
-import { DEFAULT_POLICY, type Role, type StepUpUser, type TenantPolicy, type TenantRecord, type UserRecord } from '../../lib/types';
+import { afterEnrolment, afterLoginFactor, afterStepUp, checkAuthenticated, checkPending, decideAfterPassword, isFresh, keptAfterCredentialChange, passwordSession, pendingSession as makePending, type LoginDecision, type MfaSession } from '../../lib/state/machine';
+import { enrollableMethods, isPrivileged, proofMethods, requiredStrength, satisfiesStepUp, stepUpMethods } from '../../lib/state/policy';
+import { stepUpError } from '../../lib/auth/step-up';
+import { DEFAULT_POLICY, type Method, type Role, type StepUpUser, type TenantPolicy, type TenantRecord, type UserRecord } from '../../lib/types';
 
 const NOW = Date.UTC(2030, 0, 10);
 const DAY = 86400_000;
@@ -8,7 +10,7 @@ function tenant(policy: Partial<TenantPolicy> = {}): TenantRecord {
   return { id: 't1', slug: 'acme', name: 'ACME', policy: { ...DEFAULT_POLICY, ...policy }, createdAt: new Date(NOW - 100 * DAY) };
 }
 
-function user(o: { roles?: Role[]; totp?: boolean; email?: boolean; codes?: number; createdAt?: number } = {}): UserRecord {
+function user(o: { roles?: Role[]; totp?: boolean; email?: boolean; sms?: boolean; codes?: number; createdAt?: number } = {}): UserRecord {
   return {
     id: 'u1',
     tenantId: 't1',
@@ -18,6 +20,7 @@ function user(o: { roles?: Role[]; totp?: boolean; email?: boolean; codes?: numb
     mfa: {
       totp: o.totp ? { secret: 'v1.k1.x.y.z', enrolledAt: new Date(NOW), lastStep: 0 } : null,
       email: o.email ? { enabledAt: new Date(NOW) } : null,
+      sms: o.sms ? { phone: '+14155552671', enabledAt: new Date(NOW) } : null,
       backupCodes: Array.from({ length: o.codes ?? 0 }, () => ({ hash: 'h', usedAt: null })),
     },
     createdAt: new Date(o.createdAt ?? NOW - 30 * DAY),
@@ -26,13 +29,22 @@ function user(o: { roles?: Role[]; totp?: boolean; email?: boolean; codes?: numb
 
 const sessionUser: StepUpUser = { id: 'u1', tenantId: 't1', tenant: 'acme', email: 'alice@example.com', roles: ['user'] };
 
+/** The old test shape: a pending session in a state with methods. */
+function pendingSession(state: 'mfa_required' | 'enrollment_required', u: UserRecord, t: TenantRecord, methods: Method[], id: string, now: number, ttl: number): MfaSession {
+  const d = (state === 'mfa_required' ? { state, methods, next: 'authenticated' } : { state, methods }) as Exclude<LoginDecision, { state: 'authenticated' | 'verification_required' }>;
+  return makePending(d, u, t, id, now, ttl);
+}
+const authenticatedSession = (aal: 1 | 2, now: number, policy = DEFAULT_POLICY): MfaSession =>
+  aal === 1 ? passwordSession(sessionUser, now, policy) : afterLoginFactor(pendingSession('mfa_required', user(), tenant(), ['totp'], 'p', now, 300), 'totp', 2, policy, now, []);
+const isStepUpFresh = isFresh;
+
 describe('decideAfterPassword', () => {
   it('a user with a factor must present it; methods strongest first', () => {
-    expect(decideAfterPassword(user({ totp: true, codes: 10, email: true }), tenant(), NOW)).toEqual({ state: 'mfa_required', methods: ['totp', 'backup_code', 'email_otp'] });
+    expect(decideAfterPassword(user({ totp: true, codes: 10, email: true }), tenant(), NOW)).toEqual({ state: 'mfa_required', methods: ['totp', 'backup_code', 'email_otp'], next: 'authenticated' });
   });
 
   it('methods outside the tenant policy are not offered; backup codes alone are not a factor', () => {
-    expect(decideAfterPassword(user({ totp: true, email: true }), tenant({ allowedMethods: ['email_otp'] }), NOW)).toEqual({ state: 'mfa_required', methods: ['email_otp'] });
+    expect(decideAfterPassword(user({ totp: true, email: true }), tenant({ allowedMethods: ['email_otp'] }), NOW)).toEqual({ state: 'mfa_required', methods: ['email_otp'], next: 'authenticated' });
     expect(decideAfterPassword(user({ codes: 10 }), tenant(), NOW)).toEqual({ state: 'authenticated', aal: 1 });
   });
 
@@ -42,7 +54,8 @@ describe('decideAfterPassword', () => {
 
   it.each<Role>(['admin', 'superadmin'])('a %s without a factor must enrol, whatever the policy, with no grace', (role) => {
     const u = user({ roles: [role], createdAt: NOW - 1000 });
-    expect(decideAfterPassword(u, tenant({ gracePeriodDays: 30 }), NOW)).toEqual({ state: 'enrollment_required', methods: ['totp', 'email_otp', 'sms_otp'] });
+    // Admins are never offered email codes as their only factor (MFA-38).
+    expect(decideAfterPassword(u, tenant({ gracePeriodDays: 30 }), NOW)).toEqual({ state: 'enrollment_required', methods: ['totp', 'sms_otp'] });
     expect(decideAfterPassword(u, tenant({ mfaRequired: true, allowedMethods: ['totp', 'backup_code'] }), NOW)).toEqual({ state: 'enrollment_required', methods: ['totp'] });
     expect(isPrivileged([role])).toBe(true);
   });
@@ -64,8 +77,11 @@ describe('decideAfterPassword', () => {
   });
 
   it('enrollableMethods follows the policy and never lists backup codes', () => {
-    expect(enrollableMethods({ ...DEFAULT_POLICY })).toEqual(['totp', 'email_otp', 'sms_otp']);
-    expect(enrollableMethods({ ...DEFAULT_POLICY, allowedMethods: ['backup_code', 'sms_otp'] })).toEqual(['sms_otp']);
+    expect(enrollableMethods(null, { ...DEFAULT_POLICY })).toEqual(['totp', 'email_otp', 'sms_otp']);
+    expect(enrollableMethods(null, { ...DEFAULT_POLICY, allowedMethods: ['backup_code', 'sms_otp'] })).toEqual(['sms_otp']);
+    // Email is never an administrator's only factor (MFA-38).
+    expect(enrollableMethods(user({ roles: ['admin'] }), { ...DEFAULT_POLICY })).toEqual(['totp', 'sms_otp']);
+    expect(enrollableMethods(user({ roles: ['admin'] }), { ...DEFAULT_POLICY }, true)).toEqual(['totp', 'email_otp', 'sms_otp']);
     expect(isPrivileged(['user'])).toBe(false);
   });
 });
@@ -115,12 +131,13 @@ describe('checkAuthenticated', () => {
     expect(checkAuthenticated(undefined, sessionUser, NOW, t)).toBe('none');
   });
 
-  it('authenticatedSession keeps authTime from the pending login and sets mfaVerifiedAt only at aal 2', () => {
+  it('afterLoginFactor keeps authTime from the pending login and records which factor proved the user', () => {
     const prev = pendingSession('mfa_required', user(), tenant(), ['totp'], 'p', NOW - 60_000, 300);
-    const s = authenticatedSession(2, NOW, { ...DEFAULT_POLICY, stepUpMaxAgeSeconds: 600 }, prev);
-    expect(s).toMatchObject({ state: 'authenticated', aal: 2, authTime: NOW - 60_000, mfaVerifiedAt: NOW, lastSeen: NOW, stepUpMaxAgeSeconds: 600 });
+    const s = afterLoginFactor(prev, 'totp', 2, { ...DEFAULT_POLICY, stepUpMaxAgeSeconds: 600 }, NOW, []);
+    expect(s).toMatchObject({ state: 'authenticated', aal: 2, authTime: NOW - 60_000, validFrom: NOW - 60_000, mfaVerifiedAt: NOW, proof: { at: NOW, method: 'totp' }, amr: ['totp'], lastSeen: NOW, stepUpMaxAgeSeconds: 600, uid: 't1:u1' });
     expect(s.pending).toBeUndefined();
-    expect(authenticatedSession(1, NOW, DEFAULT_POLICY).mfaVerifiedAt).toBeUndefined();
+    expect(authenticatedSession(1, NOW).mfaVerifiedAt).toBeUndefined();
+    expect(authenticatedSession(1, NOW).proof).toBeUndefined();
   });
 });
 
@@ -131,5 +148,57 @@ describe('isStepUpFresh', () => {
     expect(isStepUpFresh(s, NOW + 300_001, 300)).toBe(false);
     expect(isStepUpFresh(authenticatedSession(1, NOW, DEFAULT_POLICY), NOW, 300)).toBe(false);
     expect(isStepUpFresh(undefined, NOW, 300)).toBe(false);
+  });
+});
+
+describe('policy changes never let the password alone bind a factor (SR-3)', () => {
+  it('a user whose only factors the policy dropped must still prove one, then goes on to enrol', () => {
+    const u = user({ totp: true, codes: 10 });
+    const t = tenant({ allowedMethods: ['sms_otp'] });
+    expect(proofMethods(u, t.policy)).toEqual(['totp', 'backup_code']);
+    const d = decideAfterPassword(u, t, NOW);
+    expect(d).toEqual({ state: 'mfa_required', methods: ['totp', 'backup_code'], next: 'enrollment_required' });
+    // With a grace period too: a TOTP user never drops to password only.
+    expect(decideAfterPassword(u, tenant({ allowedMethods: ['sms_otp'], mfaRequired: true, gracePeriodDays: 30 }), NOW).state).toBe('mfa_required');
+    const pending = makePending(d as Exclude<LoginDecision, { state: 'authenticated' | 'verification_required' }>, u, t, 'p', NOW, 300);
+    const next = afterLoginFactor(pending, 'totp', 2, t.policy, NOW, ['sms_otp']);
+    expect(next).toMatchObject({ state: 'enrollment_required', pending: { methods: ['sms_otp'], proven: 'totp' } });
+    expect(next.aal).toBeUndefined();
+    // Enrolling then completes the login.
+    expect(afterEnrolment(next, 'sms_otp', 2, t.policy, NOW)).toMatchObject({ state: 'authenticated', aal: 2, proof: { method: 'sms_otp' } });
+  });
+});
+
+describe('step-up strength (SR-2)', () => {
+  const t = tenant();
+  const proofBy = (method: 'totp' | 'email_otp' | 'sms_otp' | 'backup_code', at = NOW): MfaSession => afterStepUp(authenticatedSession(1, NOW - 1000), method, 2, t.policy, at);
+
+  it('a TOTP user cannot be stepped up by email or SMS; backup codes count as recovery except for new backup codes', () => {
+    const u = user({ totp: true, email: true, sms: true, codes: 10 });
+    expect(requiredStrength(u)).toBe(3);
+    expect(satisfiesStepUp('email_otp', u)).toBe(false);
+    expect(satisfiesStepUp('sms_otp', u)).toBe(false);
+    expect(satisfiesStepUp('totp', u)).toBe(true);
+    expect(satisfiesStepUp('backup_code', u)).toBe(true);
+    expect(satisfiesStepUp('backup_code', u, 'backup_codes')).toBe(false);
+    expect(stepUpError(u, t, proofBy('email_otp'), NOW)?.code).toBe('step_up_required');
+    expect(stepUpError(u, t, proofBy('totp'), NOW)).toBeNull();
+    expect(stepUpError(u, t, proofBy('backup_code'), NOW)).toBeNull();
+    expect(stepUpError(u, t, proofBy('backup_code'), NOW, { purpose: 'backup_codes' })?.body).toEqual({ methods: ['totp'] });
+    expect(stepUpMethods(u, t.policy)).toEqual(['totp', 'backup_code']);
+  });
+
+  it('an email-only user is stepped up by email; a stale proof never counts', () => {
+    const u = user({ email: true, codes: 10 });
+    expect(stepUpError(u, t, proofBy('email_otp'), NOW)).toBeNull();
+    expect(stepUpError(u, t, proofBy('email_otp', NOW - 301_000), NOW)?.code).toBe('step_up_required');
+    // An email login (aal 1) is not a step-up for a TOTP user, whatever its time.
+    expect(stepUpError(user({ totp: true, email: true }), t, proofBy('email_otp'), NOW)?.code).toBe('step_up_required');
+  });
+
+  it('a session kept after a credential change starts a new validity window', () => {
+    const s = authenticatedSession(2, NOW - 5000);
+    expect(keptAfterCredentialChange(s, NOW).validFrom).toBe(NOW);
+    expect(keptAfterCredentialChange(s, NOW).authTime).toBe(s.authTime);
   });
 });
