@@ -123,6 +123,10 @@ if wait == 0 then
 end
 return {wait == 0 and 1 or 0, n, tostring(oldest), tostring(wait)}`;
 
+const SADD = `
+redis.call('SADD', KEYS[1], ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])`;
+
 const SLIDING_RANGE = `
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[1]) - tonumber(ARGV[2]))
 return redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')`;
@@ -134,7 +138,7 @@ class Script {
   }
 }
 
-const scripts = { incr: new Script(INCR), slidingAdd: new Script(SLIDING_ADD), slidingRange: new Script(SLIDING_RANGE) };
+const scripts = { incr: new Script(INCR), sadd: new Script(SADD), slidingAdd: new Script(SLIDING_ADD), slidingRange: new Script(SLIDING_RANGE) };
 
 export interface RedisEphemeralOptions {
   /** Key prefix (default `stepup:`). */
@@ -204,8 +208,8 @@ export class RedisEphemeralStore implements EphemeralStore {
   }
 
   async sadd(key: string, member: string, ttlMs: number): Promise<void> {
-    // Two single-key commands pipelined by ioredis; PEXPIRE after SADD so a new set gets its TTL.
-    await Promise.all([this.run('SADD', this.k(key), member), this.run('PEXPIRE', this.k(key), ttl(ttlMs))]);
+    // One script: the set never exists without its TTL, even if the connection drops in between.
+    await this.script(scripts.sadd, key, member, ttl(ttlMs));
   }
 
   async srem(key: string, member: string): Promise<void> {
