@@ -52,10 +52,11 @@ describeWithChromium('e2e: example app fixes (issue 15) and the sign-in redirect
   // Page errors and CSP violations in any tab of the test.
   afterEach(() => expect(problems.splice(0).flat()).toEqual([]));
 
-  it('issue 12 #4: ?next= with a tab, CR, LF or backslash after the first slash stays on the app', async () => {
+  it('issue 12 #4: ?next= with a tab, CR or LF after the first slash stays on the app', async () => {
     const page = await session();
     const origin = new URL(app.url).origin;
-    for (const next of ['/\t/evil.example', '/\r/evil.example/x', '/\n/evil.example', '/\\evil.example', '//evil.example']) {
+    // Tab, CR, LF after the first slash (backslashes and other forms: test/unit/client-safe-next.test.ts).
+    for (const next of ['/\t/evil.example', '/\r/evil.example/x', '/\n/evil.example']) {
       await page.context().clearCookies();
       await page.goto(`${app.url}/login?next=${encodeURIComponent(next)}`);
       await page.getByLabel('Organisation').fill('acme');
@@ -106,7 +107,7 @@ describeWithChromium('e2e: example app fixes (issue 15) and the sign-in redirect
     expect(await page.locator('#tenant').getAttribute('aria-invalid')).toBe('true');
   });
 
-  it('forced enrolment of an admin: no email codes as first factor (or the server’s reason); the app header; TOTP backup-code text', async () => {
+  it('forced enrolment of an admin: no email codes as first factor; the app header; TOTP backup-code text', async () => {
     const page = await session();
     await signIn(page, app.url, 'acme', admin, app.passwords.get(admin)!);
     await page.waitForURL('**/enrol');
@@ -115,16 +116,9 @@ describeWithChromium('e2e: example app fixes (issue 15) and the sign-in redirect
     expect(await page.locator('.site-header').isVisible()).toBe(true);
     expect(await page.getByRole('link', { name: 'Security', exact: true }).isVisible()).toBe(false);
     expect(await page.locator('#logout').isVisible()).toBe(true);
-    const email = page.getByRole('button', { name: /Email codes/ });
-    if (await email.isVisible()) {
-      // Offered by the server's list: choosing it says why it is refused, then it is gone.
-      await email.click();
-      await expectText(page, '#email-address', 'a***@a***.test');
-      await page.getByRole('button', { name: 'Send code' }).click();
-      await expectText(page, '#error', 'Administrators need an authenticator app or a phone');
-      await page.getByRole('heading', { name: 'Choose a method' }).waitFor();
-      expect(await email.isVisible()).toBe(false);
-    }
+    // Email codes are never an administrator's first factor: not offered at all.
+    expect(await page.getByRole('button', { name: /Authenticator app/ }).isVisible()).toBe(true);
+    expect(await page.getByRole('button', { name: /Email codes/ }).isVisible()).toBe(false);
     await shot(page, 'enrol-forced-admin');
     await page.getByRole('button', { name: /Authenticator app/ }).click();
     const secretEl = page.locator('#secret');
