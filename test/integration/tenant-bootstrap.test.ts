@@ -1,6 +1,9 @@
 import { internalContextOf } from '../../testing';
+import type { Connection } from 'mongoose';
 import { bootstrapSuperadmin } from '../../lib/admin/actions';
-import { agent, buildApp, codeFor, enrolTotp, expectError, seedUser, type TestApp } from '../helpers/app';
+import { createMongooseStores } from '../../lib/stores/mongoose';
+import { agent, buildApp, codeFor, enrolTotp, expectError, seedUser, TestClock, type TestApp } from '../helpers/app';
+import { connect, dbPrefix, describeWithMongo, dropDatabases } from '../helpers/mongo';
 import { describeWithRedis } from '../helpers/services';
 
 const PW = 'root password for the platform';
@@ -75,4 +78,35 @@ describeWithRedis('bootstrapSuperadmin', () => {
     const platform = await t.tenants.findBySlug('platform');
     expect(platform ? await t.users.list(platform.id, { limit: 10 }) : []).toHaveLength(0);
   });
+});
+
+// The same races on MongoDB (MONGODB_URI or the private FerretDB), in both layouts: only the unique
+// indexes that ensureIndexes() built keep racing processes to one platform tenant and one superadmin.
+describeWithMongo('bootstrapSuperadmin on MongoDB', () => {
+  const PREFIX = dbPrefix('boot');
+  let conn: Connection;
+  beforeAll(async () => {
+    conn = await connect(`${PREFIX}_probe`);
+  });
+  afterAll(() => dropDatabases(conn, PREFIX));
+
+  for (const layout of ['shared', 'database-per-tenant'] as const) {
+    it(`${layout}: processes racing at start make one tenant and one superadmin, who can log in`, async () => {
+      const db = conn.useDb(`${PREFIX}_${layout === 'shared' ? 's' : 'p'}`, { useCache: true });
+      const clock = new TestClock();
+      const stores = createMongooseStores(db, { layout, databasePrefix: `${db.name}_`, now: clock.now });
+      await stores.ensureIndexes();
+      // Five processes: five plugin instances on the same database.
+      const apps = Array.from({ length: 5 }, () => buildApp({ clock, overrides: { stores: createMongooseStores(db, { layout, databasePrefix: `${db.name}_`, now: clock.now }) } }));
+      const results = await Promise.all(apps.map((a) => a.stepUp.bootstrapSuperadmin({ email: 'Root@Platform.test', password: PW })));
+      expect(new Set(results.map((r) => r.user.id)).size).toBe(1);
+      expect(results.filter((r) => r.created.user)).toHaveLength(1);
+      expect((await stores.tenants.list()).map((x) => x.slug)).toEqual(['platform']);
+      const platform = (await stores.tenants.findBySlug('platform'))!;
+      expect(await stores.users.list(platform.id, { limit: 10 })).toHaveLength(1);
+      const login = await agent(apps[0]!).post('/auth/login').send({ tenant: 'platform', email: 'root@platform.test', password: PW }).expect(200);
+      expect(login.body.state).toBe('enrollment_required');
+      await Promise.all(apps.map((a) => a.close()));
+    });
+  }
 });
