@@ -5,7 +5,9 @@ import { ROLES, METHODS } from '../../types';
 // Indexes are created by an explicit call (`ensureIndexes()`, `passport-stepup ensure-indexes`), never by
 // mongoose at model compile time: a deploy decides when a build runs on a large collection.
 // `createdAt` has no default here: the store sets it from its injected clock.
-const common = { versionKey: false, autoIndex: false, autoCreate: false } as const;
+// No buffering while disconnected: mongoose would hold a write for 10 s and send it after the request
+// had its 503; without it the driver's serverSelectionTimeoutMS (set it close to `timeoutMs`) decides.
+const common = { versionKey: false, autoIndex: false, autoCreate: false, bufferCommands: false } as const;
 
 const policySchema = new Schema(
   {
