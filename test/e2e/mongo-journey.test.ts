@@ -16,13 +16,14 @@ jest.setTimeout(120_000);
 const PREFIX = dbPrefix('e2e');
 const CI = process.env.CI === 'true' || process.env.CI === '1';
 
-// Chromium and MongoDB both: without MongoDB a loud skip, or under CI=true a failure.
-const withMongo = (name: string, fn: () => void) =>
-  mongoUri()
-    ? describeWithChromium(name, fn)
-    : CI
-      ? describe(name, () => it('needs MongoDB', () => expect('MongoDB is not available and CI=true').toBe('')))
-      : (console.warn(`\n!!! SKIPPED "${name}": MongoDB is not available !!!\n`), describe.skip(name, fn));
+/** Chromium and MongoDB both: without MongoDB a loud skip, or under CI=true a failing suite. */
+function withMongo(name: string, fn: () => void): void {
+  if (mongoUri()) return describeWithChromium(name, fn);
+  if (CI) return describe(name, () => it('needs MongoDB', () => expect('MongoDB is not available and CI=true').toBe('')));
+  // eslint-disable-next-line no-console
+  console.warn(`\n!!! SKIPPED "${name}": MongoDB is not available (MONGODB_URI, or ferretdb: see .ci/run) !!!\n`);
+  describe.skip(name, fn);
+}
 
 withMongo('e2e on MongoDB: enrol and sign in with a code; the account outlives the process', () => {
   const env = { MONGODB_URI: uriWithDb(`${PREFIX}_app`), MFA_ENCRYPTION_KEYS: `e2e:${randomBytes(32).toString('hex')}` };
