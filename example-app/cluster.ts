@@ -47,17 +47,6 @@ export async function runPrimary(cfg: ExampleConfig, wanted: number): Promise<vo
     fork({ DEMO_DATA: '0' });
   });
 
-  // Only the first worker seeds the demo data (no race on creating the demo tenant); all start at once.
-  const starting = [fork(cfg.demoData ? {} : { DEMO_DATA: '0' }), ...Array.from({ length: n - 1 }, () => fork({ DEMO_DATA: '0' }))].map(listening);
-  try {
-    await Promise.all(starting);
-  } catch (err) {
-    console.error(`failed to start: ${(err as Error).message}`);
-    for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGKILL');
-    process.exit(1);
-  }
-  console.log(`primary ${process.pid}: ${n} worker(s) listening`);
-
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
@@ -79,4 +68,16 @@ export async function runPrimary(cfg: ExampleConfig, wanted: number): Promise<vo
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+
+  // Only the first worker seeds the demo data (no race on creating the demo tenant); all start at once.
+  const starting = [fork(cfg.demoData ? {} : { DEMO_DATA: '0' }), ...Array.from({ length: n - 1 }, () => fork({ DEMO_DATA: '0' }))].map(listening);
+  try {
+    await Promise.all(starting);
+  } catch (err) {
+    if (stopping) return; // stopped while starting: stop() exits
+    console.error(`failed to start: ${(err as Error).message}`);
+    for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGKILL');
+    process.exit(1);
+  }
+  console.log(`primary ${process.pid}: ${n} worker(s) listening`);
 }

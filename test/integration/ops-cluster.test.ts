@@ -104,7 +104,8 @@ describeWithMongo('example app on 2 workers (node:cluster), one Redis, one Mongo
     child.stdout!.on('data', (c: Buffer) => ((out += c.toString('utf8')), poke()));
     child.stderr!.on('data', (c: Buffer) => ((out += c.toString('utf8')), poke()));
     exited = new Promise((resolve) => child.once('exit', (code) => (resolve(code), poke())));
-    await when(() => /2 worker\(s\) listening/.test(out) || child.exitCode !== null, 60_000, 'two workers listening').catch((e: Error) => {
+    // The seeding worker prints the demo accounts after it listens: wait for both lines.
+    await when(() => (/2 worker\(s\) listening/.test(out) && /alice@acme\.test\s+\S+/.test(out)) || child.exitCode !== null, 60_000, 'two workers listening').catch((e: Error) => {
       throw new Error(`${e.message}\n${out}`);
     });
     if (child.exitCode !== null) throw new Error(`server exited:\n${out}`);
