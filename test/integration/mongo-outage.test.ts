@@ -4,6 +4,7 @@
  * hang; a TOTP enrolment confirmed during the outage leaves the user as before (and is not applied later); and
  * the app recovers by itself once the server is back on the same port.
  */
+import { rmSync } from 'node:fs';
 import type { Connection } from 'mongoose';
 import type request from 'supertest';
 import { createMongooseStores } from '../../lib/stores/mongoose';
@@ -56,6 +57,8 @@ suite('MongoDB down mid-flow', () => {
   afterAll(async () => {
     await conn?.close(true).catch(() => undefined);
     await server?.stop();
+    // The restarted server was given its directory, so stop() leaves it: remove it here.
+    if (server) rmSync(server.dir, { recursive: true, force: true });
   });
 
   it('answers 503 within the timeout while it is down, keeps enrolment whole, and recovers', async () => {
