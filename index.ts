@@ -46,7 +46,10 @@ export type { MfaSession, MfaState, PendingLogin } from './lib/state/machine';
 export type { RequireAuthOptions, RequireStepUpOptions } from './routes/guards';
 export type { UserStore, TenantStore, AuditStore } from './lib/stores/ports';
 export { MemoryUserStore, MemoryTenantStore, MemoryAuditStore } from './lib/stores/memory';
-export { MongooseUserStore, MongooseTenantStore, MongooseAuditStore, createMongooseStores } from './lib/stores/mongoose';
+export { createMemoryStores } from './lib/stores/memory';
+export { createMongooseStores, tenantDatabaseName, MongoStoreTimeoutError } from './lib/stores/mongoose';
+export type { MongooseStores, MongooseStoreOptions, MongooseLayout } from './lib/stores/mongoose';
+export type { StoreSet, AuditPage } from './lib/stores/ports';
 export type { EphemeralStore } from './lib/stores/ephemeral';
 export { createRealtime, REALTIME_CLOSE_CODES } from './lib/realtime';
 export type { Realtime, RealtimeOptions, SyncStatusPayload, NotificationPayload, NotificationTarget } from './lib/realtime';
@@ -166,6 +169,7 @@ export function createStepUp(options: StepUpOptions): StepUp {
       cookieName: cookieName(ctx),
       redis: ctx.opts.redis,
       channelPrefix: rt.channelPrefix ?? `${ctx.opts.redisPrefix}rt:`,
+      redisTimeoutMs: ctx.opts.redisTimeoutMs,
       now: ctx.now,
       logger: ctx.logger,
       // THE authenticated rule (timeouts); the store already refused revoked and disabled sessions.

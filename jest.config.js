@@ -3,6 +3,8 @@ const common = {
   preset: 'ts-jest',
   testEnvironment: 'node',
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
+  // Browser modules import each other as `./x.js` (ES modules); under jest that is the `.ts` file.
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
 };
 module.exports = {
   globalSetup: '<rootDir>/test/helpers/global-setup.js',
@@ -18,8 +20,8 @@ module.exports = {
       ...common,
       displayName: 'integration-express4',
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
-      testPathIgnorePatterns: ['/node_modules/', '/(store-contract|mongoose-queries-mongo|tenant-cli|smtp-mailer|sms-webhook|cluster-ephemeral|oob-redis|ops-redis-deadline)\\.test\\.ts$'],
-      moduleNameMapper: { '^express$': 'express4' },
+      testPathIgnorePatterns: ['/node_modules/', '/(store-contract|mongoose-queries-mongo|tenant-cli|smtp-mailer|sms-webhook|cluster-[a-z-]+|ops-[a-z-]+|oob-redis|delivery-timeout|realtime-[a-z-]+|acceptance-mongo|mongo-outage|tenant-bootstrap|example-app-[a-z-]+)\\.test\\.ts$'],
+      moduleNameMapper: { ...common.moduleNameMapper, '^express$': 'express4' },
     },
     { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'] },
   ],

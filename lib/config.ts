@@ -21,8 +21,9 @@ export interface SessionStoreLike {
   destroy(sid: string, callback?: (err?: unknown) => void): unknown;
 }
 
-/** The ioredis client the plugin uses (a `Redis` instance; typed loosely so ioredis 5 and 6 both fit). */
-export type RedisLike = NonNullable<RealtimeOptions['redis']>;
+/** The ioredis client the plugin uses: a `Redis`, a `Cluster` or a Sentinel-backed `Redis` (structural: ioredis 5 and 6 fit). */
+export type { RedisLike } from './stores/ephemeral';
+import type { RedisLike } from './stores/ephemeral';
 
 /** Realtime limits and switches a host may set (sessions, secret, Redis and the clock come from the plugin). */
 export type RealtimeSettings = Partial<
@@ -67,7 +68,7 @@ export interface StepUpOptions {
   };
   /** AES-256-GCM key ring for secrets at rest: the first key seals, all open. */
   keys: KeyRingEntry[];
-  stores: { users: UserStore; tenants: TenantStore; audit?: AuditStore; ensureIndexes?: () => Promise<void> };
+  stores: { users: UserStore; tenants: TenantStore; audit?: AuditStore; ensureIndexes?: () => Promise<void>; dropTenantData?: (slug: string) => Promise<void> };
   /** ioredis client for sessions, counters, codes and realtime fan-out. Without it: one process, memory. */
   redis?: RedisLike;
   /** Prefix for every Redis key the plugin writes (default `stepup:`). */

@@ -156,5 +156,5 @@ export function createContext(input: StepUpOptions, sessionStore: SessionDestroy
 
 /** The ephemeral store the options ask for: Redis when a client is given, else memory on the injected clock. */
 export function createEphemeral(opts: ResolvedOptions): EphemeralStore {
-  return opts.redis ? new RedisEphemeralStore(opts.redis, opts.redisPrefix) : new MemoryEphemeralStore(opts.now);
+  return opts.redis ? new RedisEphemeralStore(opts.redis, { prefix: opts.redisPrefix, timeoutMs: opts.redisTimeoutMs }) : new MemoryEphemeralStore(opts.now);
 }

@@ -122,7 +122,8 @@ export function isStoreOutage(err: unknown): boolean {
   if (!e) return false;
   if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND'].includes(e.code ?? '')) return true;
   const name = e.name ?? '';
-  if (/^Mongo|MaxRetriesPerRequestError|AbortError|StoreTimeoutError|TimeoutError|ClusterAllFailedError/.test(name)) return true;
+  // Server-side refusals (MongoServerError: duplicate key, bad operator) are bugs, not outages: 500.
+  if (/^(MongoNetwork\w*|MongoServerSelectionError|MongooseServerSelectionError|MongoNotConnectedError|MongoTopologyClosedError|MongoStoreTimeoutError|MaxRetriesPerRequestError|AbortError|StoreTimeoutError|RedisDeadlineError|ClusterAllFailedError)$/.test(name)) return true;
   return /Connection is closed|Stream isn't writeable|enableOfflineQueue|connection (is )?(closed|lost)|buffering timed out/i.test(e.message ?? '');
 }
 

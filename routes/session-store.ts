@@ -81,10 +81,18 @@ if redis.call('GET', KEYS[1]) == '${TOMBSTONE}' then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1`;
 
-interface ScriptClient {
-  eval(script: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>;
-  get(key: string): Promise<string | null>;
-  set(key: string, value: string, px: 'PX', ms: number): Promise<unknown>;
+/** The commands this store sends, through ioredis' generic `call` (a Redis, a Sentinel Redis or a Cluster). */
+class ScriptClient {
+  constructor(private readonly redis: RedisLike) {}
+  eval(script: string, numKeys: number, ...args: (string | number)[]): Promise<unknown> {
+    return this.redis.call('EVAL', script, numKeys, ...args);
+  }
+  get(key: string): Promise<string | null> {
+    return this.redis.call('GET', key) as Promise<string | null>;
+  }
+  set(key: string, value: string, px: 'PX', ms: number): Promise<unknown> {
+    return this.redis.call('SET', key, value, px, ms);
+  }
 }
 
 /**
@@ -101,8 +109,8 @@ export class RedisSessionStore extends Store {
     private readonly s: StoreSettings,
   ) {
     super();
-    this.client = redis as unknown as ScriptClient;
-    this.cluster = (redis as unknown as { isCluster?: boolean }).isCluster === true;
+    this.client = new ScriptClient(redis);
+    this.cluster = redis.isCluster === true;
   }
 
   private key(sid: string): string {

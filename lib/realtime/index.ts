@@ -108,7 +108,7 @@ export function createRealtime(options: RealtimeOptions): Realtime {
   }
 
   const handlers = { room: deliver, control: applyControl };
-  const bus: Bus = opts.redis ? createRedisBus(opts.redis, `${opts.channelPrefix}bus`, handlers, opts.logger) : createLocalBus(handlers);
+  const bus: Bus = opts.redis ? createRedisBus(opts.redis, `${opts.channelPrefix}bus`, handlers, opts.logger, { timeoutMs: opts.redisTimeoutMs }) : createLocalBus(handlers);
 
   function publishRoom(room: string, frame: string): Promise<boolean> {
     return bus.publishRoom(room, frame).then(

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisLike } from '../stores/ephemeral';
 
 /** The subset of an express-session `Store` the realtime server needs (MemoryStore, connect-redis RedisStore, ...). */
 export interface SessionStoreLike {
@@ -24,9 +24,11 @@ export interface RealtimeOptions {
   /** Accept upgrades without an `Origin` header (non-browser clients). Default false. */
   allowMissingOrigin?: boolean;
   /** When given, emits and control messages go through Redis pub/sub; the caller keeps ownership of it. */
-  redis?: Redis;
+  redis?: RedisLike;
   /** Default `stepup:rt:`. */
   channelPrefix?: string;
+  /** Deadline of one Redis publish, ms (default 1500). */
+  redisTimeoutMs?: number;
   /** Clock in ms. Default `Date.now`. */
   now?: () => number;
   logger?: RealtimeLogger;
@@ -56,8 +58,9 @@ export interface ResolvedOptions {
   cookieName: string;
   allowedOrigins: ReadonlySet<string>;
   allowMissingOrigin: boolean;
-  redis?: Redis;
+  redis?: RedisLike;
   channelPrefix: string;
+  redisTimeoutMs: number;
   now: () => number;
   logger: RealtimeLogger;
   isSessionValid?: (sessionData: unknown, now: number) => boolean;
@@ -113,7 +116,7 @@ function resolveSecrets(secret: unknown): string[] {
   return [...list];
 }
 
-function isRedisLike(value: unknown): value is Redis {
+function isRedisLike(value: unknown): value is RedisLike {
   const r = value as Partial<Record<'publish' | 'duplicate', unknown>> | null;
   return typeof r === 'object' && r !== null && typeof r.publish === 'function' && typeof r.duplicate === 'function';
 }
@@ -157,6 +160,7 @@ export function resolveOptions(options: RealtimeOptions): ResolvedOptions {
     allowMissingOrigin,
     redis: o.redis,
     channelPrefix,
+    redisTimeoutMs: positiveInt('redisTimeoutMs', o.redisTimeoutMs, 1500),
     now: o.now ?? Date.now,
     logger: o.logger ?? silentLogger,
     isSessionValid: o.isSessionValid,

@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { Passport } from 'passport';
 import request from 'supertest';
 import { randomBytes } from 'node:crypto';
-import { createStepUp, MemoryTenantStore, MemoryUserStore, MemoryAuditStore, type StepUp, type StepUpOptions } from '../../index';
+import { createStepUp, createMemoryStores, type MemoryTenantStore, type MemoryUserStore, type MemoryAuditStore, type StepUp, type StepUpOptions } from '../../index';
 import { hotp, decodeSecret, stepAt } from '../../lib/factors/totp';
 import type { Role, TenantPolicy } from '../../lib/types';
 
@@ -42,9 +42,8 @@ export function newRedis(url = process.env.REDIS_URL!): Redis {
 /** An Express app with the plugin mounted the way the README says, on real Redis when `redis` is true. */
 export function buildApp(opts: { redis?: boolean | Redis; overrides?: Partial<StepUpOptions>; clock?: TestClock } = {}): TestApp {
   const clock = opts.clock ?? new TestClock();
-  const users = new MemoryUserStore();
-  const tenants = new MemoryTenantStore();
-  const audit = new MemoryAuditStore();
+  // The stores stamp records on the app's clock too (one clock).
+  const { users, tenants, audit } = createMemoryStores({ now: clock.now });
   const redis = opts.redis === true ? newRedis() : opts.redis || undefined;
   const stepUp = createStepUp({
     issuer: 'ExampleCo',

@@ -34,7 +34,7 @@ function routesOf(app: unknown): Array<{ method: string; path: string }> {
     }
   };
   const a = app as { router?: { stack: unknown[] }; _router?: { stack: unknown[] } };
-  walk((a.router ?? a._router)!.stack, '');
+  walk((a._router ?? a.router)!.stack, '');
   return out;
 }
 

@@ -148,7 +148,7 @@ describeWithRedis('example server: memory users scope Redis sessions to the boot
 
 /** The example server as a child process (node + tsx), its stdout collected. */
 function spawnServer(env: Record<string, string>): { child: ChildProcess; out: () => string; exited: Promise<number | null>; waitFor(re: RegExp, ms?: number): Promise<RegExpExecArray> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'example-app/server.ts'], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'example-app/server.ts'], { cwd: ROOT, env: { ...process.env, MONGODB_URI: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const waiters: Array<() => void> = [];
   const feed = (c: Buffer) => {

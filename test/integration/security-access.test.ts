@@ -48,7 +48,7 @@ function routesOf(app: unknown): RouteInfo[] {
       }
     }
   };
-  walk((a.router ?? a._router)!.stack, '');
+  walk((a._router ?? a.router)!.stack, '');
   return out;
 }
 
