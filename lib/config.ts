@@ -108,6 +108,12 @@ export interface StepUpOptions {
   emailOtpCountsAsSecondFactor?: boolean;
   /** Self-registration, email verification and password reset: see `LifecycleOptions`. */
   lifecycle?: LifecycleOptions;
+  /**
+   * Passkeys (WebAuthn): the relying party. `rpId` is the registrable domain (e.g. `example.com`),
+   * `origins` the exact origins pages run on. Origin and RP ID come from here, never from request headers.
+   * Default: from the first `allowedOrigins` entry.
+   */
+  webauthn?: { rpId?: string; rpName?: string; origins?: string[] };
   /** Limits and switches for `stepUp.realtime` (`minAal` defaults to 2: sockets are for fully authenticated sessions). */
   realtime?: RealtimeSettings;
 }
@@ -166,6 +172,7 @@ const schema = z.strictObject({
     .prefault({}),
   emailOtpCountsAsSecondFactor: z.boolean().default(false),
   lifecycle: lifecycleSchema.optional(),
+  webauthn: z.strictObject({ rpId: z.string().min(1).max(253).optional(), rpName: z.string().min(1).max(64).optional(), origins: z.array(origin).optional() }).prefault({}),
   realtime: z
     .strictObject({
       allowedOrigins: z.array(origin).optional(),

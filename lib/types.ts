@@ -11,6 +11,10 @@ export interface TenantPolicy {
   gracePeriodDays: number;
   stepUpMaxAgeSeconds: number;
   selfRegistration?: boolean;
+  /** Sign-in with a discoverable passkey alone (default false). */
+  passwordlessPasskeys?: boolean;
+  /** Days a browser may skip the second factor at login (0 = off, the default; at most 90). */
+  rememberDeviceDays?: number;
   /** When `mfaRequired` last became true: grace periods count from here (or the user's creation). */
   mfaRequiredSince?: Date | string | null;
 }

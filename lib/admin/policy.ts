@@ -29,6 +29,10 @@ export const policyPatchSchema = z.strictObject({
   stepUpMaxAgeSeconds: z.number().int().min(POLICY_LIMITS.stepUpMaxAgeSeconds.min).max(POLICY_LIMITS.stepUpMaxAgeSeconds.max).optional(),
   /** `POST /auth/register` creates accounts in this tenant (default false). */
   selfRegistration: z.boolean().optional(),
+  /** Sign-in with a discoverable passkey alone (default false). */
+  passwordlessPasskeys: z.boolean().optional(),
+  /** Days a browser may skip the second factor at login (0 = off, the default). */
+  rememberDeviceDays: z.number().int().min(0).max(90).optional(),
 });
 
 export type PolicyPatch = z.infer<typeof policyPatchSchema>;
@@ -44,6 +48,8 @@ export function applyPolicyPatch(current: TenantPolicy, patch: PolicyPatch, now:
   if (patch.gracePeriodDays !== undefined) next.gracePeriodDays = patch.gracePeriodDays;
   if (patch.stepUpMaxAgeSeconds !== undefined) next.stepUpMaxAgeSeconds = patch.stepUpMaxAgeSeconds;
   if (patch.selfRegistration !== undefined) next.selfRegistration = patch.selfRegistration;
+  if (patch.passwordlessPasskeys !== undefined) next.passwordlessPasskeys = patch.passwordlessPasskeys;
+  if (patch.rememberDeviceDays !== undefined) next.rememberDeviceDays = patch.rememberDeviceDays;
   if (patch.mfaRequired !== undefined) {
     if (patch.mfaRequired && !current.mfaRequired) next.mfaRequiredSince = new Date(now);
     if (!patch.mfaRequired) next.mfaRequiredSince = null;
@@ -61,5 +67,7 @@ export function policyView(p: TenantPolicy) {
     stepUpMaxAgeSeconds: p.stepUpMaxAgeSeconds,
     mfaRequiredSince: p.mfaRequiredSince ? new Date(p.mfaRequiredSince).toISOString() : null,
     selfRegistration: p.selfRegistration === true,
+    passwordlessPasskeys: p.passwordlessPasskeys === true,
+    rememberDeviceDays: p.rememberDeviceDays ?? 0,
   };
 }

@@ -61,7 +61,7 @@ describeWithRedis('admin API: provisioning, listing, MFA reset, policy and audit
           id: expect.any(String),
           slug: 'initech',
           name: 'Initech',
-          policy: { mfaRequired: true, allowedMethods: ['totp', 'backup_code', 'email_otp', 'sms_otp'], gracePeriodDays: 3, stepUpMaxAgeSeconds: 300, mfaRequiredSince: new Date(t.clock.now()).toISOString(), selfRegistration: false },
+          policy: { mfaRequired: true, allowedMethods: ['totp', 'backup_code', 'email_otp', 'sms_otp'], gracePeriodDays: 3, stepUpMaxAgeSeconds: 300, mfaRequiredSince: new Date(t.clock.now()).toISOString(), selfRegistration: false, passwordlessPasskeys: false, rememberDeviceDays: 0 },
           createdAt: expect.any(String),
         },
         admin: { id: expect.any(String), email: 'boss@initech.test' },
@@ -243,7 +243,7 @@ describeWithRedis('admin API: provisioning, listing, MFA reset, policy and audit
 
     it('returns the policy, stamps mfaRequiredSince when MFA becomes required, and audits', async () => {
       const on = await admin.a.patch('/admin/tenants/acme/policy').send({ mfaRequired: true, gracePeriodDays: 2 }).expect(200);
-      expect(on.body).toEqual({ mfaRequired: true, allowedMethods: ['totp', 'backup_code', 'email_otp', 'sms_otp'], gracePeriodDays: 2, stepUpMaxAgeSeconds: 300, mfaRequiredSince: new Date(t.clock.now()).toISOString(), selfRegistration: false });
+      expect(on.body).toEqual({ mfaRequired: true, allowedMethods: ['totp', 'backup_code', 'email_otp', 'sms_otp'], gracePeriodDays: 2, stepUpMaxAgeSeconds: 300, mfaRequiredSince: new Date(t.clock.now()).toISOString(), selfRegistration: false, passwordlessPasskeys: false, rememberDeviceDays: 0 });
       const since = on.body.mfaRequiredSince;
       t.clock.advance(60);
       const again = await admin.a.patch('/admin/tenants/acme/policy').send({ mfaRequired: true }).expect(200);

@@ -78,6 +78,8 @@ describe('applyPolicyPatch', () => {
       stepUpMaxAgeSeconds: 300,
       mfaRequiredSince: new Date(T).toISOString(),
       selfRegistration: false,
+      passwordlessPasskeys: false,
+      rememberDeviceDays: 0,
     });
   });
 });

@@ -17,6 +17,8 @@ const policySchema = new Schema(
     mfaRequiredSince: { type: Date, default: null },
     stepUpMaxAgeSeconds: { type: Number, required: true, min: 1, max: 86400 },
     selfRegistration: { type: Boolean, default: false },
+    passwordlessPasskeys: { type: Boolean, default: false },
+    rememberDeviceDays: { type: Number, default: 0 },
   },
   { _id: false },
 );
