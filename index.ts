@@ -47,8 +47,7 @@ export type { RequireAuthOptions, RequireStepUpOptions } from './routes/guards';
 export type { UserStore, TenantStore, AuditStore } from './lib/stores/ports';
 export { MemoryUserStore, MemoryTenantStore, MemoryAuditStore } from './lib/stores/memory';
 export { createMemoryStores } from './lib/stores/memory';
-export { createMongooseStores, tenantDatabaseName, MongoStoreTimeoutError } from './lib/stores/mongoose';
-export type { MongooseStores, MongooseStoreOptions, MongooseLayout } from './lib/stores/mongoose';
+// The MongoDB stores are in `passport-stepup/mongoose` (mongoose.ts): the root never loads mongoose.
 export type { StoreSet, AuditPage } from './lib/stores/ports';
 export type { EphemeralStore } from './lib/stores/ephemeral';
 export { createRealtime, REALTIME_CLOSE_CODES } from './lib/realtime';
@@ -57,6 +56,7 @@ export { SecretBox, type KeyRingEntry } from './lib/crypto/secretbox';
 export { PasswordStrategy } from './strategies/password';
 export { CodeStrategy, CODE_STRATEGIES, type CodeSpec } from './strategies/code';
 export { sendError } from './routes/http';
+export { securityEventView } from './lib/admin/views';
 export type { Method, Role, TenantPolicy, TenantRecord, UserRecord, StepUpUser, AuditEvent, RequestMeta } from './lib/types';
 export { DEFAULT_POLICY, METHODS } from './lib/types';
 export type { BootstrapResult } from './lib/admin/actions';

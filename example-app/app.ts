@@ -7,7 +7,6 @@ import { Passport } from 'passport';
 import type { Server } from 'node:http';
 import {
   createStepUp,
-  createMongooseStores,
   MemoryAuditStore,
   MemoryTenantStore,
   MemoryUserStore,
@@ -17,8 +16,10 @@ import {
   type Logger,
   type Realtime,
 } from '../index';
+import { createMongooseStores } from '../mongoose';
 import { DevOutbox, SmtpMailer, WebhookSmsSender } from '../lib/delivery';
 import { sendError } from '../routes/http';
+import { securityEventView } from '../index';
 import { policyView } from '../lib/admin/policy';
 import { generatePassword } from '../lib/crypto/codes';
 import type { ExampleConfig } from './config';
@@ -248,12 +249,12 @@ export async function createExampleApp(cfg: ExampleConfig, opts: ExampleOptions 
       .then((t) => (t ? res.json({ slug: t.slug, name: t.name, policy: policyView(t.policy) }) : sendError(res, new StepUpError('not_found'))))
       .catch(next);
   });
-  // The signed-in user's own recent security events (the audit trail, filtered to them).
+  // The signed-in user's own recent security events: the plugin's view (an admin's IP never shows).
   api.get('/security-events', stepUp.requireAuth(), (req, res, next) => {
     const u = req.user!;
     stepUp.stores.audit
       .list(u.tenantId, { limit: 20, userId: u.id })
-      .then((events) => res.json({ events: events.map((e) => ({ type: e.type, at: new Date(e.at).toISOString(), ip: e.ip ?? null, userAgent: e.userAgent ?? null, details: e.details ?? {} })) }))
+      .then((events) => res.json({ events: events.map(securityEventView) }))
       .catch(next);
   });
   api.use((_req, res) => sendError(res, new StepUpError('not_found')));

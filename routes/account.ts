@@ -8,6 +8,7 @@ import { changePassword } from '../lib/account/password';
 import { body, fields, h, metaOf } from './http';
 import { end, mfaOf, pendingOf, subjectRef, update } from './http-session';
 import { loadSubject } from '../lib/auth/subject';
+import { securityEventView } from '../lib/admin/views';
 import { keptAfterCredentialChange } from '../lib/state/machine';
 
 // Bounded here only against abuse (argon2 input); the configured 8..256 character rule is in lib/.
@@ -44,6 +45,18 @@ export function accountRoutes(ctx: StepUpContext, lifecycle: Lifecycle): Router 
       // Every session of the user ended with the mark; this one goes on, re-issued after it.
       await update(req, keptAfterCredentialChange(mfaOf(req)!, at));
       res.status(204).end();
+    }),
+  );
+
+  /** `GET /auth/security-events` -> the signed-in user's 20 latest security events (admins shown by role only). */
+  r.get(
+    '/security-events',
+    requireAuth(ctx),
+    h(async (req, res) => {
+      const u = req.user!;
+      const events = await ctx.audit.list(u.tenantId, { limit: 20, userId: u.id });
+      res.set('Cache-Control', 'no-store');
+      res.json({ events: events.map(securityEventView) });
     }),
   );
 

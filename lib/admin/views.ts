@@ -36,3 +36,21 @@ export function auditView(e: AuditEvent) {
     details: e.details ?? {},
   };
 }
+
+/**
+ * One of the user's own security events, as the user may see it (SR-6): what happened and when; the
+ * user's own IP and browser for what the user did; for what an administrator did, only the role
+ * ("admin", "superadmin", "operator"): never the admin's IP, browser, id or tenant.
+ */
+export function securityEventView(e: AuditEvent) {
+  const byOther = Boolean(e.actorId && e.actorId !== e.userId) || (e.details as { via?: string } | undefined)?.via === 'operator';
+  const { actorTenantId: _t, actorRole, via: _v, ...details } = (e.details ?? {}) as Record<string, unknown>;
+  return {
+    type: e.type,
+    at: iso(e.at),
+    actor: byOther ? String(actorRole ?? 'admin') : 'you',
+    ip: byOther ? null : (e.ip ?? null),
+    userAgent: byOther ? null : (e.userAgent ?? null),
+    details,
+  };
+}
