@@ -28,6 +28,7 @@ import { PasswordStrategy } from './strategies/password';
 import type { PassportLike } from './routes/passport-like';
 import { createSessionStore } from './routes/session-store';
 import { cookieName, factorTarget, sessionMiddleware } from './routes/http-session';
+import { shield } from './routes/shield';
 import { requireAuth, requireStepUp, type RequireAuthOptions, type RequireStepUpOptions } from './routes/guards';
 import { errorHandler, jsonOnly, metaOf, originCheck, sendError } from './routes/http';
 import { authRoutes } from './routes/auth';
@@ -194,7 +195,7 @@ export function createStepUp(options: StepUpOptions): StepUp {
       await lifecycle.idle();
       if (realtime) await realtime.close();
     },
-    session: sessionMiddleware(ctx, passport, sessionStore),
+    session: [shield(ctx), ...sessionMiddleware(ctx, passport, sessionStore)],
     router,
     adminRouter,
     requireAuth: (o) => requireAuth(ctx, o),

@@ -1,4 +1,4 @@
-import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
+import { libphonenumber } from './phone';
 
 /**
  * Masks an address for responses and logs: first character of the local part and of the domain's first
@@ -26,7 +26,7 @@ export function maskPhone(phone: string): string {
   const s = typeof phone === 'string' ? phone.trim() : '';
   const digits = s.replace(/\D/g, '');
   if (digits.length < 6) return '***';
-  const parsed = s.startsWith('+') ? parsePhoneNumberFromString(s) : undefined;
+  const parsed = s.startsWith('+') ? libphonenumber().parsePhoneNumberFromString(s) : undefined;
   const cc = parsed ? String(parsed.countryCallingCode) : '';
   const national = parsed ? String(parsed.nationalNumber) : digits;
   if (national.length <= 4) return '***';

@@ -1,4 +1,14 @@
-import { isSupportedCountry, parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
+import type * as Phone from 'libphonenumber-js/max';
+import type { CountryCode } from 'libphonenumber-js/max';
+
+let phoneLib: typeof Phone | undefined;
+/**
+ * libphonenumber-js with its full metadata (about 50 ms to load): required on the first phone number,
+ * not when the plugin is loaded. Shared with mask.ts.
+ */
+export function libphonenumber(): typeof Phone {
+  return (phoneLib ??= require('libphonenumber-js/max') as typeof Phone);
+}
 
 /** Longest input accepted: a formatted international number with spaces fits easily. */
 export const MAX_PHONE_INPUT = 32;
@@ -19,10 +29,10 @@ export function parsePhone(input: string, countryHint?: string): string | null {
   let country: CountryCode | undefined;
   if (countryHint !== undefined) {
     const hint = typeof countryHint === 'string' ? countryHint.trim().toUpperCase() : '';
-    if (!/^[A-Z]{2}$/.test(hint) || !isSupportedCountry(hint)) return null;
+    if (!/^[A-Z]{2}$/.test(hint) || !libphonenumber().isSupportedCountry(hint)) return null;
     country = hint as CountryCode;
   }
-  const parsed = parsePhoneNumberFromString(s, country ? { defaultCountry: country } : undefined);
+  const parsed = libphonenumber().parsePhoneNumberFromString(s, country ? { defaultCountry: country } : undefined);
   if (!parsed || !parsed.isValid() || parsed.ext) return null;
   return parsed.number;
 }

@@ -1,5 +1,5 @@
-import { createTransport } from 'nodemailer';
-import SMTPTransport from 'nodemailer/lib/smtp-transport';
+import type * as Nodemailer from 'nodemailer';
+import type SMTPTransportType from 'nodemailer/lib/smtp-transport';
 import { StepUpError } from '../errors';
 import { silentLogger, type Logger, type MailMessage, type Mailer } from './ports';
 
@@ -19,6 +19,13 @@ export interface SmtpMailerOptions {
   logger?: Logger;
   /** Replaces the transport built from `url` (tests). */
   transport?: MailTransport;
+}
+
+/** nodemailer is loaded here, on first use: hosts without SMTP never pay for it at `require()` time. */
+function smtpTransport(url: string, timeoutMs: number): MailTransport {
+  const { createTransport } = require('nodemailer') as typeof Nodemailer;
+  const SMTPTransport = require('nodemailer/lib/smtp-transport') as typeof SMTPTransportType;
+  return createTransport(new SMTPTransport({ url, connectionTimeout: timeoutMs, greetingTimeout: timeoutMs, socketTimeout: timeoutMs, dnsTimeout: timeoutMs }));
 }
 
 /**
@@ -42,11 +49,7 @@ export class SmtpMailer implements Mailer {
     this.from = from;
     this.timeoutMs = timeoutMs;
     this.logger = logger;
-    this.transport =
-      transport ??
-      createTransport(
-        new SMTPTransport({ url, connectionTimeout: timeoutMs, greetingTimeout: timeoutMs, socketTimeout: timeoutMs, dnsTimeout: timeoutMs }),
-      );
+    this.transport = transport ?? smtpTransport(url, timeoutMs);
   }
 
   async send(msg: MailMessage): Promise<void> {
