@@ -97,7 +97,32 @@ export interface StepUpOptions {
   lockout?: { maxFailures?: number; lockSeconds?: number; maxLocksPerDay?: number };
   /** Password guessing per (tenant, email) and per IP. */
   passwordLimits?: { perAccount?: number; perIp?: number; lockSeconds?: number };
-  password?: { minLength?: number; maxLength?: number; argon2?: Argon2Params };
+  /**
+   * `password.concurrency`: argon2id computations at once (default: the libuv pool size minus one, at
+   * least 1, so other work keeps a thread); `password.maxQueued`: logins that may wait for one (default
+   * 64); beyond that a login is refused with 503 `unavailable` instead of piling up.
+   */
+  password?: { minLength?: number; maxLength?: number; argon2?: Argon2Params; concurrency?: number; maxQueued?: number };
+  /**
+   * The shield: a per-IP and per-session-cookie budget (token buckets) checked before the session is
+   * loaded, on the plugin's POST routes that guess or send something (login, challenge, step-up, code
+   * sends and confirmations). A refusal is 429 `rate_limited` with `Retry-After`, and costs no session
+   * read or write and no argon2. Buckets are in process memory; `redis: true` adds a per-IP fixed
+   * window in Redis shared by every process. Behind a proxy set Express's `trust proxy`, or every
+   * client shares the proxy's budget.
+   */
+  shield?: {
+    enabled?: boolean;
+    /** Where `stepUp.router` is mounted (default `/auth`): the shield matches `<routerPath>/login` and so on. */
+    routerPath?: string;
+    ipBurst?: number;
+    ipPerMinute?: number;
+    sessionBurst?: number;
+    sessionPerMinute?: number;
+    /** Buckets kept per process before the oldest are dropped (default 100000). */
+    maxKeys?: number;
+    redis?: boolean;
+  };
   /** TOTP acceptance window in steps (default 1 past, 1 future). */
   totp?: { windowPast?: number; windowFuture?: number };
   mailer?: Mailer;
@@ -156,7 +181,21 @@ const schema = z.strictObject({
   challengeMaxFailures: int(1, 100).default(5),
   lockout: z.strictObject({ maxFailures: int(1, 100).default(10), lockSeconds: secs(900), maxLocksPerDay: int(1, 100).default(3) }).prefault({}),
   passwordLimits: z.strictObject({ perAccount: int(1, 100).default(10), perIp: int(1, 100000).default(100), lockSeconds: secs(900) }).prefault({}),
-  password: z.strictObject({ minLength: int(8, 256).default(8), maxLength: int(64, 1024).default(256), argon2: obj.optional() }).prefault({}),
+  password: z
+    .strictObject({ minLength: int(8, 256).default(8), maxLength: int(64, 1024).default(256), argon2: obj.optional(), concurrency: int(1, 256).optional(), maxQueued: int(0, 100000).default(64) })
+    .prefault({}),
+  shield: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      routerPath: z.string().regex(/^(\/[^/?#]+)*$/).default('/auth'),
+      ipBurst: int(1, 1_000_000).default(120),
+      ipPerMinute: int(1, 1_000_000).default(60),
+      sessionBurst: int(1, 1_000_000).default(30),
+      sessionPerMinute: int(1, 1_000_000).default(30),
+      maxKeys: int(100, 10_000_000).default(100_000),
+      redis: z.boolean().default(false),
+    })
+    .prefault({}),
   totp: z.strictObject({ windowPast: int(0, 2).default(1), windowFuture: int(0, 2).default(1) }).prefault({}),
   mailer: obj.optional(),
   sms: obj.optional(),
@@ -202,7 +241,7 @@ export type ResolvedOptions = Omit<Parsed, 'session' | 'keys' | 'stores' | 'redi
   passport?: object;
   mailer?: Mailer;
   sms?: SmsSender;
-  password: { minLength: number; maxLength: number; argon2?: Argon2Params };
+  password: { minLength: number; maxLength: number; argon2?: Argon2Params; concurrency?: number; maxQueued: number };
   lifecycle?: LifecycleOptions;
 };
 
