@@ -90,7 +90,7 @@ export function sibling(t: TestApp, overrides: Partial<StepUpOptions> = {}, redi
 }
 
 export interface LogLine {
-  level: 'info' | 'warn' | 'error';
+  level: 'debug' | 'info' | 'warn' | 'error';
   msg: string;
   fields?: Record<string, unknown>;
 }
@@ -101,7 +101,7 @@ export function recordingLogger(): { lines: LogLine[]; logger: NonNullable<StepU
   const push = (level: LogLine['level']) => (msg: string, fields?: Record<string, unknown>) => {
     lines.push({ level, msg, fields });
   };
-  return { lines, logger: { info: push('info'), warn: push('warn'), error: push('error') }, text: () => JSON.stringify(lines) };
+  return { lines, logger: { debug: push('debug'), info: push('info'), warn: push('warn'), error: push('error') }, text: () => JSON.stringify(lines) };
 }
 
 /** Counts audit events of a type for a user (the processed-attempt measure of ATK-04). */

@@ -161,3 +161,49 @@ describeWithRedis('redis fails after the handler answered', () => {
     }
   });
 });
+
+describeWithRedis('redis stalled (SIGSTOP): a deadline on every call, 503 within 2 s, recovery by itself (SR-8)', () => {
+  let port: number;
+  let child: ChildProcess;
+  let redis: Redis;
+  let t: TestApp;
+
+  beforeEach(async () => {
+    port = await freePort();
+    child = await startRedis(port);
+    redis = new Redis(port, '127.0.0.1', { maxRetriesPerRequest: 1 });
+    redis.on('error', () => undefined);
+    t = buildApp({ redis, overrides: { redisTimeoutMs: 500 } });
+  });
+  afterEach(async () => {
+    child.kill('SIGCONT');
+    redis.disconnect();
+    await t.close();
+    await stop(child);
+  });
+
+  it('guarded requests, logins and challenges answer 503 while Redis is paused, and work again after', async () => {
+    const tenant = await seedTenant(t);
+    const { user } = await seedUser(t, tenant.id);
+    const bob = (await seedUser(t, tenant.id, 'bob@example.com')).user;
+    await seedRfcTotp(t, bob);
+    const a = agent(t);
+    await login(a).expect(200);
+    await a.get('/api/profile').expect(200);
+    const pending = agent(t);
+    await login(pending, 'bob@example.com').expect(200);
+
+    child.kill('SIGSTOP');
+    // Real time on purpose: the deadline is about wall-clock latency, not the app's clock.
+    for (const send of [() => a.get('/api/profile'), () => login(agent(t)), () => pending.post('/auth/mfa/challenge').send({ method: 'totp', code: codeFor(RFC_SECRET, t.clock.now()) })]) {
+      const started = Date.now();
+      const res = await send();
+      expect(Date.now() - started).toBeLessThan(2000);
+      expectUnavailable(res);
+    }
+
+    child.kill('SIGCONT');
+    await a.get('/api/profile').expect(200);
+    expect(user.id).toBeTruthy();
+  });
+});

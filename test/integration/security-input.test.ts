@@ -4,7 +4,7 @@
  */
 import request from 'supertest';
 import { agent, buildApp, codeFor, expectError, seedTenant, seedUser, type TestApp } from '../helpers/app';
-import { auditCount, login, PASSWORD, RFC_SECRET, seedRfcTotp } from '../helpers/security';
+import { auditCount, login, PASSWORD, RFC_SECRET, recordingLogger, seedRfcTotp } from '../helpers/security';
 import { describeWithRedis } from '../helpers/services';
 import type { UserRecord } from '../../lib/types';
 
@@ -104,5 +104,19 @@ describeWithRedis('security: strict bodies and content types', () => {
     await login(a).expect(200);
     expectRefused(await a.post('/auth/mfa/challenge').set('Content-Type', 'text/plain').send('{"method":"totp","code":"123456"}'), 415);
     expectRefused(await a.post('/auth/mfa/challenge').set('Content-Type', 'application/json').send('{"method":"totp",'), 400);
+  });
+
+  it('client mistakes (a bad gzip body, an undecodable path parameter) are 400 and logged at debug, never as errors (SR-15)', async () => {
+    const log = recordingLogger();
+    const t2 = buildApp({ redis: true, overrides: { logger: log.logger } });
+    const gz = await request(t2.app).post('/auth/login').set('Content-Type', 'application/json').set('Content-Encoding', 'gzip').send(Buffer.from('not gzip at all'));
+    expectRefused(gz, 400);
+    t2.app.get('/api/items/:id', t2.stepUp.requireAuth(), (_req, res) => res.json({}));
+    t2.app.use(t2.stepUp.errorHandler);
+    const uri = await request(t2.app).get('/api/items/%E0%A4%A');
+    expectRefused(uri, 400);
+    expect(log.lines.filter((l) => l.level === 'error')).toEqual([]);
+    expect(log.lines.some((l) => l.level === 'debug')).toBe(true);
+    await t2.close();
   });
 });
