@@ -121,6 +121,8 @@ export interface StepUpOptions {
     sessionPerMinute?: number;
     /** Buckets kept per process before the oldest are dropped (default 100000). */
     maxKeys?: number;
+    /** A refusal is answered after this delay (ms, default 1000, never past its Retry-After): a client that ignores Retry-After cannot spin on refusals. */
+    delayMs?: number;
     redis?: boolean;
   };
   /** TOTP acceptance window in steps (default 1 past, 1 future). */
@@ -193,6 +195,7 @@ const schema = z.strictObject({
       sessionBurst: int(1, 1_000_000).default(30),
       sessionPerMinute: int(1, 1_000_000).default(30),
       maxKeys: int(100, 10_000_000).default(100_000),
+      delayMs: int(0, 60_000).default(1000),
       redis: z.boolean().default(false),
     })
     .prefault({}),

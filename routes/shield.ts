@@ -122,8 +122,16 @@ export function shield(ctx: StepUpContext): RequestHandler {
   const name = cookieName(ctx);
   const shared = o.redis && ctx.opts.redis ? ctx.ephemeral : null;
   const sharedLimit = Math.max(o.ipBurst, o.ipPerMinute);
-  const refuse = (res: Parameters<RequestHandler>[1], waitMs: number) =>
-    sendError(res, new StepUpError('rate_limited', undefined, { retryAfterSeconds: retrySeconds(waitMs) }));
+  const refuse = (res: Parameters<RequestHandler>[1], waitMs: number) => {
+    const answer = () => sendError(res, new StepUpError('rate_limited', undefined, { retryAfterSeconds: retrySeconds(waitMs) }));
+    // A client that does not wait for Retry-After would be answered again at once, as fast as it can
+    // send: the refusal is held back a little (never past the wait it announces), so a flood over kept-alive
+    // connections costs a timer per connection instead of the process's CPU. Dropped if the client leaves.
+    const delay = Math.min(o.delayMs, waitMs);
+    if (delay <= 0) return answer();
+    const timer = setTimeout(answer, delay);
+    res.once('close', () => clearTimeout(timer));
+  };
 
   return (req, res, next) => {
     if (req.method !== 'POST' || !routes.has(pathOf(req))) return next();

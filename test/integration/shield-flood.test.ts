@@ -16,7 +16,8 @@ describeWithRedis('shield: early refusals under a flood', () => {
   let t: TestApp;
   let tenantId: string;
   const setup = async (shield: StepUpOptions['shield'], extra: Partial<StepUpOptions> = {}) => {
-    t = buildApp({ redis: true, overrides: { shield, passwordLimits: { perAccount: 10, perIp: 1000, lockSeconds: 600 }, ...extra } });
+    // Refusals without the anti-spin delay here (one test checks it), so the tests stay fast.
+    t = buildApp({ redis: true, overrides: { shield: { delayMs: 0, ...shield }, passwordLimits: { perAccount: 10, perIp: 1000, lockSeconds: 600 }, ...extra } });
     // Client addresses come from X-Forwarded-For in these tests, as behind a proxy.
     t.app.set('trust proxy', true);
     tenantId = (await seedTenant(t)).id;
@@ -98,7 +99,7 @@ describeWithRedis('shield: early refusals under a flood', () => {
   it('with redis: true, an IP budget is shared by every process on the same Redis', async () => {
     await setup({ ipBurst: 2, ipPerMinute: 2, redis: true });
     const first = t;
-    const second = buildApp({ redis: true, overrides: { shield: { ipBurst: 2, ipPerMinute: 2, redis: true }, redisPrefix: internalContextOf(first.stepUp).opts.redisPrefix } });
+    const second = buildApp({ redis: true, overrides: { shield: { ipBurst: 2, ipPerMinute: 2, redis: true, delayMs: 0 }, redisPrefix: internalContextOf(first.stepUp).opts.redisPrefix } });
     second.app.set('trust proxy', true);
     try {
       await seedUser(second, (await seedTenant(second)).id);
@@ -111,6 +112,16 @@ describeWithRedis('shield: early refusals under a flood', () => {
     } finally {
       await second.close();
     }
+  });
+
+  it('holds a refusal back by delayMs (never longer than its Retry-After), so a client that ignores it cannot spin', async () => {
+    await setup({ ipBurst: 1, ipPerMinute: 60, delayMs: 200 });
+    expectError(await login('198.51.100.50'), 'invalid_credentials', 401);
+    const t0 = performance.now();
+    const res = await login('198.51.100.50');
+    expectError(res, 'rate_limited', 429);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(190);
+    expect(res.headers['retry-after']).toBe('1');
   });
 
   it('shield.enabled: false lets everything through to the budgets behind it', async () => {
