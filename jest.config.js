@@ -2,7 +2,13 @@
 const common = {
   preset: 'ts-jest',
   testEnvironment: 'node',
-  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }],
+    // @scure/base (otplib's base32) is ES-module only: Node 20.19+ require()s it, Jest's CommonJS
+    // runtime cannot, so that package alone is compiled to CommonJS.
+    '/node_modules/@scure/base/.+\\.js$': ['ts-jest', { tsconfig: { allowJs: true, module: 'commonjs', target: 'ES2022', esModuleInterop: true }, diagnostics: false }],
+  },
+  transformIgnorePatterns: ['/node_modules/(?!@scure/base/)'],
   // Browser modules import each other as `./x.js` (ES modules); under jest that is the `.ts` file.
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
 };
