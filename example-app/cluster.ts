@@ -14,7 +14,6 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { ExampleConfig } from './config';
 
-/* eslint-disable no-console */
 export async function runPrimary(cfg: ExampleConfig, wanted: number): Promise<void> {
   let n = wanted;
   if (n > 1 && (!cfg.redisUrl || !cfg.mongodbUri)) {

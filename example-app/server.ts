@@ -134,7 +134,6 @@ export function workerCount(env: NodeJS.ProcessEnv = process.env): number {
   return n;
 }
 
-/* eslint-disable no-console */
 async function main(): Promise<void> {
   let cfg: ExampleConfig;
   try {

@@ -6,6 +6,5 @@ export interface PassportLike {
   serializeUser(fn: (user: Express.User, done: (err: unknown, id?: unknown) => void) => void): void;
   deserializeUser(fn: (obj: unknown, done: (err: unknown, user?: Express.User | false | null) => void) => void): void;
   session(options?: { pauseStream?: boolean }): RequestHandler;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   authenticate(strategy: string, options: object, callback: (...args: any[]) => void): any;
 }

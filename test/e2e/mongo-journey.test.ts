@@ -20,7 +20,6 @@ const CI = process.env.CI === 'true' || process.env.CI === '1';
 function withMongo(name: string, fn: () => void): void {
   if (mongoUri()) return describeWithChromium(name, fn);
   if (CI) return describe(name, () => it('needs MongoDB', () => expect('MongoDB is not available and CI=true').toBe('')));
-  // eslint-disable-next-line no-console
   console.warn(`\n!!! SKIPPED "${name}": MongoDB is not available (MONGODB_URI, or ferretdb: see .ci/run) !!!\n`);
   describe.skip(name, fn);
 }

@@ -23,7 +23,6 @@ export function describeWithMongo(name: string, fn: () => void): void {
     });
     return;
   }
-  // eslint-disable-next-line no-console
   console.warn(`\n!!! SKIPPED "${name}": MongoDB is not available (set MONGODB_URI, or install ferretdb: see .ci/run) !!!\n`);
   describe.skip(name, fn);
 }

@@ -19,7 +19,6 @@ function describeWhen(available: boolean, service: string, name: string, fn: () 
     });
     return;
   }
-  // eslint-disable-next-line no-console
   console.warn(`\n!!! SKIPPED "${name}": ${service} is not available (set it up to run this suite) !!!\n`);
   describe.skip(name, fn);
 }

@@ -22,7 +22,6 @@ const bin = findFerretdb();
 function suite(name: string, fn: () => void): void {
   if (bin) return describe(name, fn);
   if (CI) return describe(name, () => it('needs ferretdb', () => expect('ferretdb is not available and CI=true').toBe('')));
-  // eslint-disable-next-line no-console
   console.warn(`\n!!! SKIPPED "${name}": ferretdb is not available (see .ci/run) !!!\n`);
   describe.skip(name, fn);
 }

@@ -105,7 +105,6 @@ describe('safeEqual', () => {
   it('runs crypto.timingSafeEqual over equal-length digests', () => {
     // compare.ts reads `timingSafeEqual` off the module object at call time (CommonJS under ts-jest),
     // so a spy on the real `node:crypto` exports sees the call.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const nodeCrypto = require('node:crypto') as typeof import('node:crypto');
     const spy = jest.spyOn(nodeCrypto, 'timingSafeEqual');
     try {
