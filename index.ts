@@ -25,6 +25,7 @@ import { checkAuthenticated, type MfaSession } from './lib/state/machine';
 import { createLifecycle, type Lifecycle } from './lib/account/index';
 import { CodeStrategy, CODE_STRATEGIES } from './strategies/code';
 import { PasswordStrategy } from './strategies/password';
+import { WebauthnStrategy } from './strategies/webauthn';
 import type { PassportLike } from './routes/passport-like';
 import { createSessionStore } from './routes/session-store';
 import { cookieName, factorTarget, sessionMiddleware } from './routes/http-session';
@@ -36,6 +37,9 @@ import { mfaRoutes } from './routes/mfa';
 import { oobRoutes } from './routes/oob';
 import { accountRoutes } from './routes/account';
 import { adminRoutes } from './routes/admin';
+import { sessionRoutes } from './routes/sessions';
+import { passkeyRoutes, passwordlessTarget, webauthnRoutes } from './routes/webauthn';
+import { PASSKEY_LOGIN_STRATEGY, WEBAUTHN_STRATEGY } from './routes/passkey-shapes';
 
 export type { StepUpOptions, Logger, SessionStoreLike, RealtimeSettings } from './lib/config';
 export type { Lifecycle, LifecycleOptions } from './lib/account/index';
@@ -129,6 +133,13 @@ export function createStepUp(options: StepUpOptions): StepUp {
   };
   passport.use(strategies.password.name, strategies.password as never);
   for (const c of strategies.codes) passport.use(c.name, c as never);
+  // Passkeys: the second factor (login, step-up) and passwordless sign-in, through the same pipeline.
+  const verify = (a: Parameters<typeof verifySecondFactor>[1]) => verifySecondFactor(ctx, a);
+  const passkeyStrategies = [
+    new WebauthnStrategy(WEBAUTHN_STRATEGY, { target: (req) => factorTarget(ctx, req), meta: metaOf, verify }),
+    new WebauthnStrategy(PASSKEY_LOGIN_STRATEGY, { target: passwordlessTarget(ctx), meta: metaOf, verify }),
+  ];
+  for (const w of passkeyStrategies) passport.use(w.name, w as never);
 
   // The session holds the small StepUpUser itself: no database lookup per request.
   passport.serializeUser((user: Express.User, done) => {
@@ -150,7 +161,10 @@ export function createStepUp(options: StepUpOptions): StepUp {
   router.use(authRoutes(ctx, passport));
   router.use('/mfa', mfaRoutes(ctx));
   router.use('/mfa', oobRoutes(ctx));
+  router.use('/mfa', webauthnRoutes(ctx));
+  router.use(passkeyRoutes(ctx, passport));
   router.use(accountRoutes(ctx, lifecycle));
+  router.use(sessionRoutes(ctx));
   router.use(errors);
 
   const adminRouter = Router();

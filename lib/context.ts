@@ -12,6 +12,7 @@ import { UserSessions, type SessionDestroyer } from './auth/sessions';
 import type { AuditEvent, RequestMeta, UserRecord } from './types';
 import { OobCodes } from './factors/oob';
 import { securityNotice } from './delivery/messages';
+import { WebauthnService } from './factors/webauthn';
 
 export type NoticeEvent =
   | 'factor_added'
@@ -55,6 +56,11 @@ export interface StepUpContext {
   oob: OobCodes;
   /** Optional extra receiver of security notices (tests, host hooks); the mailer gets them too. */
   noticeSender?: (user: UserRecord, notice: Notice) => Promise<void>;
+  /**
+   * Passkeys (WebAuthn) for the configured relying party; null when none can be derived (no
+   * `webauthn` option and no `allowedOrigins` usable as WebAuthn origins): the passkey routes then answer 404.
+   */
+  webauthn: WebauthnService | null;
 }
 
 /** For tools without HTTP sessions (the CLI): nothing to destroy. */
@@ -150,8 +156,29 @@ export function createContext(input: StepUpOptions, sessionStore: SessionDestroy
       cooldownSeconds: opts.oob.cooldownSeconds,
       perIpPerHour: opts.oob.perIpPerHour,
     }),
+    webauthn: createWebauthn(opts, ephemeral),
   };
   return ctx;
+}
+
+/**
+ * The relying party: `options.webauthn` when given (checked: a bad RP ID or origin is a TypeError now,
+ * not every passkey failing later); otherwise derived from `allowedOrigins` (RP ID = the first one's
+ * host name, origins = those WebAuthn accepts: https, or http on localhost). Origin and RP ID never
+ * come from a request header.
+ */
+function createWebauthn(opts: ResolvedOptions, challenges: EphemeralStore): WebauthnService | null {
+  const w = opts.webauthn;
+  const explicit = w.rpId !== undefined || w.origins !== undefined;
+  const origins = w.origins ?? opts.allowedOrigins.map((o) => new URL(o).origin).filter(webauthnOrigin);
+  const rpId = w.rpId ?? (origins[0] ? new URL(origins[0]).hostname : undefined);
+  if (!explicit && (!rpId || origins.length === 0)) return null;
+  return new WebauthnService({ rpId: rpId ?? '', rpName: w.rpName ?? opts.issuer, origins, now: opts.now, challenges });
+}
+
+function webauthnOrigin(origin: string): boolean {
+  const u = new URL(origin);
+  return u.protocol === 'https:' || (u.protocol === 'http:' && (u.hostname === 'localhost' || u.hostname.endsWith('.localhost')));
 }
 
 /** The ephemeral store the options ask for: Redis when a client is given, else memory on the injected clock. */

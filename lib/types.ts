@@ -21,7 +21,7 @@ export interface TenantPolicy {
 
 export const DEFAULT_POLICY: TenantPolicy = {
   mfaRequired: false,
-  allowedMethods: METHODS.filter((m) => m !== 'webauthn'),
+  allowedMethods: [...METHODS],
   gracePeriodDays: 7,
   stepUpMaxAgeSeconds: 300,
 };

@@ -1,24 +1,37 @@
-import { Router } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { PassportLike } from './passport-like';
 import type { StepUpContext } from '../lib/context';
 import { StepUpError } from '../lib/errors';
-import { afterPassword, recordLoginFactor } from '../lib/auth/password';
+import { afterPassword, recordLoginFactor, type AfterPassword } from '../lib/auth/password';
 import type { FactorResult } from '../lib/auth/second-factor';
 import { afterLoginFactor, afterStepUp } from '../lib/state/machine';
 import { enrollableMethods } from '../lib/state/policy';
+import { afterRememberedDevice, rememberDevice, rememberOffer, useRememberedDevice } from '../lib/auth/devices';
+import { readDeviceCookie, setDeviceCookie } from './device-cookie';
 import { toSessionUser, type Method, type TenantRecord, type UserRecord } from '../lib/types';
 import { requireAuth } from './guards';
 import { authenticateWith } from './passport';
 import { beginPending, dropPending, end, establish, factorTarget, mfaOf, sessionView } from './http-session';
 import { body, fields, h, metaOf } from './http';
+import { assertionSchema, WEBAUTHN_STRATEGY } from './passkey-shapes';
+import { isPhishingResistant } from '../lib/state/machine';
 
 const loginBody = z.strictObject({ tenant: fields.tenant, email: fields.email, password: fields.password });
 const loginBodyDefaultTenant = z.strictObject({ tenant: fields.tenant.optional(), email: fields.email, password: fields.password });
-const codeBody = z.strictObject({ method: fields.method, code: fields.code });
+const codeBody = z.union([
+  z.strictObject({ method: fields.method, code: fields.code }),
+  // A passkey answers with the JSON of `navigator.credentials.get()` (options from /mfa/webauthn/authenticate/options).
+  z.strictObject({ method: z.literal('webauthn'), response: assertionSchema }),
+]);
+
+/** The login challenge may also ask to remember this browser (tenant policy `rememberDeviceDays`). */
+const rememberField = { remember: z.boolean().optional() };
+const challengeBody = z.union([codeBody.options[0].extend(rememberField), codeBody.options[1].extend(rememberField)]);
 
 /** The Passport strategy that checks each code method (strategies/code.ts CODE_STRATEGIES). */
-export const STRATEGY_BY_METHOD: Record<Exclude<Method, 'webauthn'>, string> = {
+export const STRATEGY_BY_METHOD: Record<Method, string> = {
+  webauthn: WEBAUTHN_STRATEGY,
   totp: 'stepup-totp',
   backup_code: 'stepup-backup-code',
   email_otp: 'stepup-email-otp',
@@ -26,7 +39,6 @@ export const STRATEGY_BY_METHOD: Record<Exclude<Method, 'webauthn'>, string> = {
 };
 
 function strategyOf(method: Method): string {
-  if (method === 'webauthn') throw new StepUpError('invalid_request', 'Passkeys answer with `response`, not `code`.');
   return STRATEGY_BY_METHOD[method];
 }
 
@@ -40,15 +52,17 @@ export function authRoutes(ctx: StepUpContext, passport: PassportLike, defaultTe
       body(defaultTenant ? loginBodyDefaultTenant : loginBody, req);
       const { user, tenant } = await authenticateWith<{ user: UserRecord; tenant: TenantRecord }>(passport, 'stepup-password', req, res, 'invalid_credentials');
       const next = await afterPassword(ctx, metaOf(req), user, tenant);
+      if (next.state === 'pending' && (await loginWithRememberedDevice(ctx, req, res, user, tenant, next))) return;
       if (next.state === 'authenticated') {
         await establish(ctx, req, next.user, next.mfa);
         const deadline = next.decision.enrollmentDeadline;
         return res.json({ state: 'authenticated', aal: 1, user: req.user, ...(deadline ? { enrollmentDeadline: new Date(deadline).toISOString() } : {}) });
       }
-      await beginPending(ctx, req, next.mfa);
+      const rememberDeviceDays = rememberOffer(user, tenant, next.decision);
+      await beginPending(ctx, req, next.mfa, { rememberDeviceDays });
       const expiresAt = new Date(next.mfa.pending!.expiresAt).toISOString();
       const d = next.decision;
-      res.json(d.state === 'verification_required' ? { state: d.state, expiresAt } : { state: d.state, methods: d.methods, expiresAt });
+      res.json(d.state === 'verification_required' ? { state: d.state, expiresAt } : { state: d.state, methods: d.methods, expiresAt, ...(rememberDeviceDays ? { rememberDeviceDays } : {}) });
     }),
   );
 
@@ -56,7 +70,7 @@ export function authRoutes(ctx: StepUpContext, passport: PassportLike, defaultTe
   r.post(
     '/mfa/challenge',
     h(async (req, res) => {
-      const input = body(codeBody, req);
+      const input = body(challengeBody, req);
       let result: FactorResult;
       try {
         factorTargetForLogin(ctx, req);
@@ -69,7 +83,11 @@ export function authRoutes(ctx: StepUpContext, passport: PassportLike, defaultTe
       await completeLogin(ctx, req, result);
       const mfa = mfaOf(req)!;
       if (mfa.state === 'enrollment_required') return res.json({ state: mfa.state, methods: mfa.pending!.methods, expiresAt: new Date(mfa.pending!.expiresAt).toISOString() });
-      res.json({ state: 'authenticated', aal: result.aal, user: req.user });
+      // "Remember this browser": only after a factor that gave aal 2 (a remembered browser gives aal 2).
+      const device = input.remember && result.aal === 2 ? await rememberDevice(ctx, metaOf(req), result.user, result.tenant, mfa.validFrom ?? ctx.now()) : null;
+      if (device) setDeviceCookie(ctx, req, res, device);
+      const remembered = device ? { rememberedDevice: { id: device.device.id, expiresAt: device.device.expiresAt.toISOString() } } : {};
+      res.json({ state: 'authenticated', aal: result.aal, user: req.user, amr: mfa.amr ?? [], phishing_resistant: isPhishingResistant(mfa), ...remembered });
     }),
   );
 
@@ -85,13 +103,15 @@ export function authRoutes(ctx: StepUpContext, passport: PassportLike, defaultTe
       // Rotate the id at every privilege step (MFA-04); the absolute timeout still counts from login.
       await establish(ctx, req, toSessionUser(result.user, result.tenant.slug), mfa);
       await ctx.record(metaOf(req), { tenantId: result.user.tenantId, userId: result.user.id, actorId: result.user.id, type: 'step_up_succeeded', details: { method: result.method } });
-      res.json({ aal: mfa.aal, mfaVerifiedAt: new Date(now).toISOString() });
+      res.json({ aal: mfa.aal, mfaVerifiedAt: new Date(now).toISOString(), amr: mfa.amr ?? [], phishing_resistant: isPhishingResistant(mfa) });
     }),
   );
 
   r.get('/session', (req, res) => {
     res.set('Cache-Control', 'no-store');
-    res.json(sessionView(req));
+    const view = sessionView(req);
+    // Whether the last factor was a passkey (phishing resistant): what requireAuth({ phishingResistant }) checks.
+    res.json(view.state === 'authenticated' ? { ...view, phishing_resistant: isPhishingResistant(mfaOf(req)) } : view);
   });
 
   r.post(
@@ -109,7 +129,9 @@ export function authRoutes(ctx: StepUpContext, passport: PassportLike, defaultTe
     h(async (req, res) => {
       const u = req.user!;
       const meta = metaOf(req);
-      const { ended } = await ctx.sessions.endAll(u.tenantId, u.id, 'logout_all', req.sessionID);
+      const { at, ended } = await ctx.sessions.endAll(u.tenantId, u.id, 'logout_all', req.sessionID);
+      // Remembered browsers go too ("sign out everywhere"); the mark also kills one a racing login writes back.
+      await ctx.users.update(u.tenantId, u.id, { rememberedDevices: [], sessionsValidAfter: new Date(at) });
       await ctx.record(meta, { tenantId: u.tenantId, userId: u.id, actorId: u.id, type: 'logout_all', details: { sessions: ended.length + 1 } });
       await end(ctx, req, res, 'logout_all');
       res.status(204).end();
@@ -117,6 +139,29 @@ export function authRoutes(ctx: StepUpContext, passport: PassportLike, defaultTe
   );
 
   return r;
+}
+
+/**
+ * A remembered browser of THIS user stands in for the second factor of a login that would go straight
+ * to `authenticated` (never for enrolment, never for admins: lib/auth/devices.ts). The session gets aal 2
+ * but no factor proof, so step-ups still ask for a factor. The device token is rotated (new cookie).
+ */
+async function loginWithRememberedDevice(
+  ctx: StepUpContext,
+  req: Request,
+  res: Response,
+  user: UserRecord,
+  tenant: TenantRecord,
+  next: Extract<AfterPassword, { state: 'pending' }>,
+): Promise<boolean> {
+  const meta = metaOf(req);
+  const token = await useRememberedDevice(ctx, meta, user, tenant, next.decision, readDeviceCookie(ctx, req));
+  if (!token) return false;
+  await establish(ctx, req, toSessionUser(user, tenant.slug), afterRememberedDevice(next.mfa, token.device.id, tenant.policy, ctx.now()));
+  setDeviceCookie(ctx, req, res, token);
+  await ctx.record(meta, { tenantId: user.tenantId, userId: user.id, actorId: user.id, type: 'login_succeeded', details: { method: 'remembered_device', aal: 2 } });
+  res.json({ state: 'authenticated', aal: 2, user: req.user, amr: ['remembered_device'], rememberedDevice: true });
+  return true;
 }
 
 /** The challenge needs a pending login: 409/410 before any strategy runs. */

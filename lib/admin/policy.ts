@@ -8,7 +8,7 @@ export const POLICY_LIMITS = {
 } as const;
 
 /** Methods that can be enrolled on their own; backup codes only come with one of them. */
-const PRIMARY: readonly Method[] = ['totp', 'email_otp', 'sms_otp'];
+const PRIMARY: readonly Method[] = ['webauthn', 'totp', 'email_otp', 'sms_otp'];
 
 const allowedMethods = z
   .array(z.enum(METHODS))
@@ -16,7 +16,7 @@ const allowedMethods = z
   .max(METHODS.length)
   .refine((a) => new Set(a).size === a.length, 'duplicate method')
   // Backup codes alone would leave nothing to enrol: a mandatory policy would lock every user out.
-  .refine((a) => a.some((m) => PRIMARY.includes(m)), 'at least one of totp, email_otp, sms_otp');
+  .refine((a) => a.some((m) => PRIMARY.includes(m)), 'at least one of webauthn, totp, email_otp, sms_otp');
 
 /**
  * What an admin may set: a strict, partial object (unknown fields are 400). `mfaRequiredSince` is

@@ -6,7 +6,8 @@ import { decodeSecret, generateTotpSecret, otpauthUrl, verifyTotp } from '../fac
 import { totpAad } from './verifiers';
 import { stepUpError } from './step-up';
 import { enrollableMethods, enrolledFactors, hasFactor, isPrivileged, mfaMandatory, stepUpMethods } from '../state/policy';
-import type { Method, RequestMeta, TenantRecord, UserPatch, UserRecord } from '../types';
+import type { Method, RequestMeta, TenantRecord, UserPatch, UserRecord, WebauthnCredentialRecord } from '../types';
+import { sanitiseName, type RegistrationResponseJSON } from '../factors/webauthn';
 import type { Subject } from './subject';
 
 /**
@@ -123,7 +124,7 @@ export function mfaStatus(user: UserRecord, maskPhone: (p: string) => string) {
   return {
     enabled: hasFactor(user),
     methods: {
-      webauthn: { enabled: Boolean(m.webauthn?.length), count: m.webauthn?.length ?? 0 },
+      webauthn: { enabled: Boolean(m.webauthn?.length), count: m.webauthn?.length ?? 0, credentials: (m.webauthn ?? []).map(passkeyView) },
       totp: { enabled: Boolean(m.totp), enrolledAt: m.totp?.enrolledAt ?? null },
       email_otp: { enabled: Boolean(m.email), enrolledAt: m.email?.enabledAt ?? null },
       sms_otp: { enabled: Boolean(m.sms), enrolledAt: m.sms?.enabledAt ?? null, phone: m.sms ? maskPhone(m.sms.phone) : null },
@@ -133,3 +134,94 @@ export function mfaStatus(user: UserRecord, maskPhone: (p: string) => string) {
   };
 }
 
+
+/** At most this many passkeys per user: the list goes into every options call (`allowCredentials`). */
+export const MAX_PASSKEYS = 20;
+
+/** A passkey as the API shows it (nothing in it is secret, but the public key and counter stay in). */
+export function passkeyView(c: WebauthnCredentialRecord) {
+  return {
+    id: c.id,
+    name: c.name,
+    backedUp: c.backedUp,
+    transports: [...c.transports],
+    createdAt: new Date(c.createdAt).toISOString(),
+    lastUsedAt: c.lastUsedAt ? new Date(c.lastUsedAt).toISOString() : null,
+  };
+}
+
+/** The passkeys service, or 404 when the host configured no relying party (options.webauthn / allowedOrigins). */
+export function passkeysOf(ctx: StepUpContext) {
+  if (!ctx.webauthn) throw new StepUpError('not_found', 'Passkeys are not configured on this server.');
+  return ctx.webauthn;
+}
+
+/**
+ * Verifies a registration and stores the passkey. The first factor of an account (an enrolment
+ * during `enrollment_required`, or a user without any factor) also gets a set of backup codes, like
+ * TOTP; a further passkey leaves the existing set alone. The caller checked `assertMayEnrol`.
+ */
+export async function confirmPasskeyRegistration(
+  ctx: StepUpContext,
+  meta: RequestMeta,
+  subject: Subject,
+  response: RegistrationResponseJSON,
+  name: string | undefined,
+): Promise<{ credential: WebauthnCredentialRecord; backupCodes: string[] | null }> {
+  const { user } = subject;
+  const existing = user.mfa.webauthn ?? [];
+  if (existing.length >= MAX_PASSKEYS) throw new StepUpError('conflict', `At most ${MAX_PASSKEYS} passkeys; remove one first.`);
+  const r = await passkeysOf(ctx).verifyRegistration({ user, binding: subject.binding, response, name: name ?? defaultName(existing), existing });
+  if (!r.ok) {
+    if (r.reason === 'already_registered') throw new StepUpError('already_enrolled', 'This passkey is registered already.');
+    // One answer for every other reason (the reason is for the log: it names no credential).
+    ctx.logger.info('passkey registration refused', { reason: r.reason });
+    throw new StepUpError('invalid_request', 'The passkey could not be verified; ask for new options and try again.');
+  }
+  const first = !hasFactor(user);
+  const backup = first ? newBackupCodeSet(ctx) : null;
+  const at = new Date(ctx.now());
+  await ctx.users.update(user.tenantId, user.id, { mfa: { ...(backup?.patch.mfa ?? {}), webauthn: [...existing, r.credential], lastVerifiedAt: at } });
+  await ctx.record(meta, { tenantId: user.tenantId, userId: user.id, actorId: user.id, type: 'mfa_enrolled', details: { method: 'webauthn', credentialId: r.credential.id, userVerified: r.userVerified } });
+  ctx.notify(user, { event: 'factor_added', method: 'webauthn' });
+  return { credential: r.credential, backupCodes: backup?.codes ?? null };
+}
+
+function defaultName(existing: readonly WebauthnCredentialRecord[]): string {
+  return existing.length === 0 ? 'Passkey' : `Passkey ${existing.length + 1}`;
+}
+
+function findPasskey(user: UserRecord, id: string): WebauthnCredentialRecord {
+  const c = (user.mfa.webauthn ?? []).find((x) => x.id === id);
+  if (!c) throw new StepUpError('not_found');
+  return c;
+}
+
+/** Renames one of the user's passkeys (the name is cleaned by the WebAuthn module's rules). */
+export async function renamePasskey(ctx: StepUpContext, meta: RequestMeta, user: UserRecord, id: string, name: string): Promise<WebauthnCredentialRecord> {
+  const c = findPasskey(user, id);
+  const renamed = { ...c, name: sanitiseName(name) };
+  await ctx.users.update(user.tenantId, user.id, { mfa: { webauthn: (user.mfa.webauthn ?? []).map((x) => (x.id === id ? renamed : x)) } });
+  await ctx.record(meta, { tenantId: user.tenantId, userId: user.id, actorId: user.id, type: 'webauthn_renamed', details: { credentialId: id } });
+  return renamed;
+}
+
+/**
+ * Removes one passkey, with the rules of `disableMethod`: the last factor cannot go under a
+ * mandatory policy (or an admin role), an administrator cannot be left with email codes only, and
+ * backup codes go with the last factor. The caller ends the user's other sessions.
+ */
+export async function removePasskey(ctx: StepUpContext, meta: RequestMeta, user: UserRecord, tenant: TenantRecord, id: string): Promise<void> {
+  findPasskey(user, id);
+  const left = (user.mfa.webauthn ?? []).filter((x) => x.id !== id);
+  const remaining = enrolledFactors(user).filter((f) => f !== 'webauthn' || left.length > 0);
+  if (remaining.length === 0 && mfaMandatory(user, tenant.policy)) throw new StepUpError('policy_requires_mfa');
+  if (isPrivileged(user.roles) && !ctx.opts.emailOtpCountsAsSecondFactor && remaining.length > 0 && remaining.every((f) => f === 'email_otp')) {
+    throw new StepUpError('policy_requires_mfa', 'Administrators cannot keep email codes as their only factor.');
+  }
+  const patch: UserPatch = { mfa: { webauthn: left } };
+  if (remaining.length === 0) Object.assign(patch.mfa!, { backupCodes: [], backupCodeSalt: null, backupCodeKeyId: null });
+  await ctx.users.update(user.tenantId, user.id, patch);
+  await ctx.record(meta, { tenantId: user.tenantId, userId: user.id, actorId: user.id, type: 'mfa_disabled', details: { method: 'webauthn', credentialId: id } });
+  ctx.notify(user, { event: 'factor_removed', method: 'webauthn' });
+}

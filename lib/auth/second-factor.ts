@@ -5,22 +5,28 @@ import type { PendingLogin } from '../state/machine';
 import { aalOf, enrolledFactors, proofMethods, satisfiesStepUp } from '../state/policy';
 import type { Method, RequestMeta, TenantRecord, UserRecord } from '../types';
 import { VERIFIERS, type FactorVerifier } from './verifiers';
+import { peekAssertion } from '../factors/webauthn';
 
 /**
  * Who a second factor is for, as the HTTP session knows it (never anything from the body: MFA-07).
  * - `login`: the pending user of an `mfa_required` session;
  * - `step_up`: the authenticated user (codes bound to the session's binding id);
- * - `enrol`: confirming a new email/SMS channel (the code was sent to the new destination).
+ * - `enrol`: confirming a new email/SMS channel (the code was sent to the new destination);
+ * - `passwordless`: a discoverable passkey names its user (its user handle); the challenge is bound to
+ *   the anonymous session that asked for the options, the user is only a claim until verified.
  */
 export type FactorTarget =
   | { purpose: 'login'; pending: PendingLogin; validFrom: number }
   | { purpose: 'step_up'; tenantId: string; userId: string; binding: string; validFrom: number }
-  | { purpose: 'enrol'; tenantId: string; userId: string; binding: string; validFrom: number; channel: OobChannel };
+  | { purpose: 'enrol'; tenantId: string; userId: string; binding: string; validFrom: number; channel: OobChannel }
+  | { purpose: 'passwordless'; tenantId: string; userId: string; binding: string; validFrom: number };
 
 export interface FactorAttempt {
   target: FactorTarget;
   method: Method;
   code: string;
+  /** A passkey's answer (`navigator.credentials.get()` as JSON) for `webauthn`; codes leave it out. */
+  response?: unknown;
   meta: RequestMeta;
 }
 
@@ -58,6 +64,19 @@ export async function verifySecondFactor(ctx: StepUpContext, attempt: FactorAtte
 
   if (target.purpose === 'login') {
     if (!target.pending.methods.includes(method)) throw new StepUpError('method_not_allowed');
+  } else if (target.purpose === 'passwordless') {
+    // The passkey stands for both factors: only a passkey, only where the tenant turned it on, never
+    // for an address not verified yet (that login goes through the password step).
+    if (method !== 'webauthn' || !tenant.policy.passwordlessPasskeys || !tenant.policy.allowedMethods.includes('webauthn')) throw new StepUpError('method_not_allowed');
+    if (user.emailVerifiedAt === null) throw new StepUpError('invalid_code');
+    // Only an assertion from one of the user's own passkeys is an attempt on the account: a user id
+    // alone (the user handle is not a secret) must not be enough to spend the account's budget and
+    // lock it. Credential ids are never shown to anyone who has not passed the password step.
+    const claimed = peekAssertion(attempt.response)?.credentialId;
+    if (!claimed || !(user.mfa.webauthn ?? []).some((c) => c.id === claimed)) {
+      await ctx.record(meta, { tenantId: user.tenantId, userId: user.id, actorId: null, type: 'login_failed', details: { step: 'passkey', reason: 'unknown_credential' } });
+      throw new StepUpError('invalid_code');
+    }
   } else if (target.purpose === 'step_up') {
     if (!proofMethods(user, tenant.policy).includes(method)) throw new StepUpError('method_not_allowed');
     // A weak factor cannot stand in for a strong one the user has (ATK-17, SR-2).
@@ -86,7 +105,7 @@ export async function verifySecondFactor(ctx: StepUpContext, attempt: FactorAtte
   const verify = verifiers[method];
   if (!verify) throw new StepUpError('method_not_allowed');
   const purpose = target.purpose === 'step_up' ? 'step_up' : target.purpose;
-  const ok = await verify(ctx, { user, code: attempt.code, purpose, binding: bindingOf(target), meta });
+  const ok = await verify(ctx, { user, code: attempt.code, response: attempt.response, purpose, binding: bindingOf(target), meta });
 
   if (ok !== true) {
     await ctx.record(meta, { tenantId: user.tenantId, userId: user.id, actorId: user.id, type: 'mfa_challenge_failed', details: { method, purpose } });

@@ -3,13 +3,16 @@ import { StepUpError } from '../errors';
 import { macCode, normaliseBackupCode } from '../crypto/codes';
 import { decodeSecret, verifyTotp } from '../factors/totp';
 import type { OobChannel, OobPurpose } from '../factors/oob';
+import { commitAuthentication, type AuthenticationResponseJSON } from '../factors/webauthn';
 import type { Method, RequestMeta, UserRecord } from '../types';
 
 /** One attempt as a verifier sees it. `binding`: the pending-login id (login) or the session's binding id. */
 export interface VerifierAttempt {
   user: UserRecord;
   code: string;
-  purpose: OobPurpose;
+  /** `webauthn` only: the browser's assertion (unchecked JSON; the service checks it all). */
+  response?: unknown;
+  purpose: OobPurpose | 'passwordless';
   binding: string;
   meta: RequestMeta;
 }
@@ -64,10 +67,40 @@ const outOfBand =
   (channel: OobChannel): FactorVerifier =>
   async (ctx, { user, code, purpose, binding }) => {
     // An enrolment confirms a channel the user does not have yet; a login or step-up needs it enrolled.
+    if (purpose === 'passwordless') return false;
     if (purpose !== 'enrol' && (channel === 'email' ? !user.mfa.email : !user.mfa.sms)) return false;
     const result = await ctx.oob.verify({ tenantId: user.tenantId, userId: user.id, purpose, channel, binding, code });
     return result === 'ok' ? true : result === 'expired' ? 'expired' : false;
   };
+
+/**
+ * A passkey assertion: the WebAuthn service takes the challenge bound to (tenant, purpose, binding,
+ * user), checks origin, RP ID, flags and signature, then the counter is moved with the store's
+ * compare-and-set. A counter that does not grow is refused and audited as a possible cloned
+ * authenticator (WebAuthn L2 §6.1.1); the reason never reaches the client (one `invalid_code`).
+ */
+const webauthn: FactorVerifier = async (ctx, { user, response, purpose, binding, meta }) => {
+  const service = ctx.webauthn;
+  if (!service || purpose === 'enrol' || typeof response !== 'object' || response === null) return false;
+  const credentials = user.mfa.webauthn ?? [];
+  const result = await service.verifyAuthentication({
+    user,
+    credentials,
+    binding,
+    purpose,
+    response: response as AuthenticationResponseJSON,
+    // Passwordless: the passkey is both factors, so the authenticator must have verified the user.
+    requireUserVerification: purpose === 'passwordless',
+  });
+  const outcome = result.ok ? await commitAuthentication(ctx.users, user, result, new Date(ctx.now())) : result;
+  if (outcome.ok) return true;
+  if (outcome.reason === 'counter_regression') {
+    const claimed = (response as { id?: unknown }).id;
+    const credentialId = result.ok ? result.credentialId : typeof claimed === 'string' ? claimed.slice(0, 256) : null;
+    await ctx.record(meta, { tenantId: user.tenantId, userId: user.id, actorId: user.id, type: 'webauthn_counter_regression', details: { method: 'webauthn', credentialId, purpose } });
+  }
+  return outcome.reason === 'challenge_expired' ? 'expired' : false;
+};
 
 /** Every code verifier, by method: built here, passed to the pipeline (no registration by side effect). */
 export const VERIFIERS: Readonly<Partial<Record<Method, FactorVerifier>>> = {
@@ -75,5 +108,6 @@ export const VERIFIERS: Readonly<Partial<Record<Method, FactorVerifier>>> = {
   backup_code: backupCode,
   email_otp: outOfBand('email'),
   sms_otp: outOfBand('sms'),
+  webauthn,
 };
 

@@ -17,5 +17,5 @@ export type {
 } from './service';
 export { commitAuthentication, peekAssertion } from './commit';
 export { WEBAUTHN_PURPOSES, MIN_CHALLENGE_BYTES, type WebauthnPurpose } from './challenges';
-export { DEFAULT_CREDENTIAL_NAME } from './encoding';
+export { DEFAULT_CREDENTIAL_NAME, sanitiseName } from './encoding';
 export type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
