@@ -8,6 +8,7 @@ import type { FactorTarget } from '../lib/auth/second-factor';
 import type { Subject, SubjectRef } from '../lib/auth/subject';
 import { afterEnrolment, checkAuthenticated, checkPending, type MfaSession, type PendingLogin, type PendingState } from '../lib/state/machine';
 import { aalOf } from '../lib/state/policy';
+import { dropSessionMeta, methodsOf, touchSessionMeta, writeSessionMeta } from '../lib/auth/session-meta';
 import { toSessionUser, type Method, type StepUpUser } from '../lib/types';
 import { metaOf, sendError } from './http';
 
@@ -19,13 +20,13 @@ declare module 'express-session' {
     mfa?: MfaSession;
     /** Binds out-of-band step-up codes to this authenticated session. */
     bindingId?: string;
+    /** `mfa_required` only: days the challenge page may offer to remember this browser (0 or absent: none). */
+    rememberDeviceDays?: number;
   }
 }
 
 declare global {
-  // eslint-disable-next-line @typescript-eslint/no-namespace
   namespace Express {
-    // eslint-disable-next-line @typescript-eslint/no-empty-object-type
     interface User extends StepUpUser {}
   }
 }
@@ -64,11 +65,17 @@ export function pendingOf(ctx: StepUpContext, req: Request, state: PendingState)
  * A new id as soon as the password verifies (MFA-03), with the pending state; the last login replaces
  * any pending one. Indexed so "log out everywhere" and resets reach pending logins too.
  */
-export async function beginPending(ctx: StepUpContext, req: Request, mfa: MfaSession): Promise<void> {
+export async function beginPending(ctx: StepUpContext, req: Request, mfa: MfaSession, opts: { rememberDeviceDays?: number } = {}): Promise<void> {
+  const oldSid = req.sessionID;
   await regenerate(req);
   req.session.mfa = mfa;
+  if (opts.rememberDeviceDays) req.session.rememberDeviceDays = opts.rememberDeviceDays;
   await save(req);
-  await ctx.sessions.add(mfa.pending!.tenantId, mfa.pending!.userId, req.sessionID);
+  const { tenantId, userId } = mfa.pending!;
+  // The listing record before the index entry: a listing never finds an indexed id without one (and prunes it).
+  await writeSessionMeta(ctx, tenantId, userId, req.sessionID, mfa, metaOf(req));
+  if (oldSid && oldSid !== req.sessionID) await dropSessionMeta(ctx, tenantId, userId, oldSid);
+  await ctx.sessions.add(tenantId, userId, req.sessionID);
 }
 
 /**
@@ -81,8 +88,10 @@ export async function establish(ctx: StepUpContext, req: Request, user: StepUpUs
   req.session.mfa = mfa;
   req.session.bindingId = randomId();
   await save(req);
+  await writeSessionMeta(ctx, user.tenantId, user.id, req.sessionID, mfa, metaOf(req));
   if (oldSid && oldSid !== req.sessionID) {
     await ctx.sessions.remove(user.tenantId, user.id, oldSid);
+    await dropSessionMeta(ctx, user.tenantId, user.id, oldSid);
     ctx.events.emitSessionRotated({ tenantId: user.tenantId, userId: user.id, oldSessionId: oldSid, newSessionId: req.sessionID });
   }
   await ctx.sessions.add(user.tenantId, user.id, req.sessionID);
@@ -93,6 +102,7 @@ export async function establish(ctx: StepUpContext, req: Request, user: StepUpUs
     await destroy(req);
     req.user = undefined;
     await ctx.sessions.remove(user.tenantId, user.id, req.sessionID);
+    await dropSessionMeta(ctx, user.tenantId, user.id, req.sessionID);
     throw new StepUpError('invalid_credentials');
   }
 }
@@ -160,7 +170,7 @@ export function sessionView(req: Request) {
       aal: mfa.aal,
       user: req.user,
       mfaVerifiedAt: mfa.mfaVerifiedAt ? new Date(mfa.mfaVerifiedAt).toISOString() : null,
-      amr: mfa.amr ?? [],
+      amr: methodsOf(mfa),
       ...(mfa.enrollmentDeadline ? { enrollmentDeadline: new Date(mfa.enrollmentDeadline).toISOString() } : {}),
     };
   }
@@ -168,7 +178,8 @@ export function sessionView(req: Request) {
     return { state: mfa.state, expiresAt: new Date(mfa.pending.expiresAt).toISOString() };
   }
   if (mfa?.pending && (mfa.state === 'mfa_required' || mfa.state === 'enrollment_required')) {
-    return { state: mfa.state, methods: mfa.pending.methods as Method[], expiresAt: new Date(mfa.pending.expiresAt).toISOString() };
+    const days = mfa.state === 'mfa_required' ? (req.session.rememberDeviceDays ?? 0) : 0;
+    return { state: mfa.state, methods: mfa.pending.methods as Method[], expiresAt: new Date(mfa.pending.expiresAt).toISOString(), ...(days > 0 ? { rememberDeviceDays: days } : {}) };
   }
   return { state: 'anonymous' };
 }
@@ -227,7 +238,14 @@ export function sessionMiddleware(ctx: StepUpContext, passport: PassportLike, st
     const now = ctx.now();
     const check = checkAuthenticated(mfa, req.user, now, s);
     if (check === 'ok') {
-      if (now - (mfa.lastSeen ?? 0) >= lastSeenGranularity(s.idleTimeoutSeconds)) mfa.lastSeen = now;
+      if (now - (mfa.lastSeen ?? 0) >= lastSeenGranularity(s.idleTimeoutSeconds)) {
+        mfa.lastSeen = now;
+        // The session list's record follows at the same pace (once a minute; a failure never fails the request).
+        const u = req.user!;
+        return void touchSessionMeta(ctx, u.tenantId, u.id, req.sessionID, mfa, now)
+          .catch((err: Error) => ctx.logger.warn('session list record not refreshed', { err: err.message }))
+          .then(() => next());
+      }
       return next();
     }
     const user = req.user!;

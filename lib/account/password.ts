@@ -43,7 +43,7 @@ export async function changePassword(ctx: StepUpContext, meta: RequestMeta, subj
   const passwordHash = await ctx.hasher.hash(input.newPassword);
   // The mark before the credential (SR-1, SR-13): a crash in between cannot leave old sessions valid.
   const { at, ended } = await ctx.sessions.endAll(user.tenantId, user.id, 'password_changed', meta.sessionId ?? undefined);
-  if (!(await ctx.users.update(user.tenantId, user.id, { passwordHash, sessionsValidAfter: new Date(at) }))) throw new StepUpError('unauthenticated');
+  if (!(await ctx.users.update(user.tenantId, user.id, { passwordHash, sessionsValidAfter: new Date(at), rememberedDevices: [] }))) throw new StepUpError('unauthenticated');
   await ctx.record(meta, { tenantId: user.tenantId, userId: user.id, actorId: user.id, type: 'password_changed', details: { sessionsEnded: ended.length } });
   ctx.notify(user, { event: 'password_changed' });
   return at;

@@ -65,6 +65,7 @@ export async function resetPassword(kit: LifecycleKit, meta: RequestMeta, input:
   const updated = await ctx.users.update(user.tenantId, user.id, {
     passwordHash,
     sessionsValidAfter: new Date(at),
+    rememberedDevices: [],
     ...(user.emailVerifiedAt ? {} : { emailVerifiedAt: new Date(at) }),
   });
   if (!updated) throw new StepUpError('invalid_code', 'The link is not valid or has expired.');

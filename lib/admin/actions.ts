@@ -112,7 +112,7 @@ export async function setUserDisabled(
   // The mark first (no session of the user loads from here on, HTTP or WebSocket), then the flag (no
   // password step succeeds), then the indexed sessions are destroyed and their sockets closed.
   const { at, ended } = await ctx.sessions.endAll(tenant.id, target.id, 'user_disabled');
-  const updated = target.disabledAt ? target : await ctx.users.update(tenant.id, target.id, { disabledAt: new Date(at), sessionsValidAfter: new Date(at) });
+  const updated = target.disabledAt ? target : await ctx.users.update(tenant.id, target.id, { disabledAt: new Date(at), sessionsValidAfter: new Date(at), rememberedDevices: [] });
   if (!updated) throw new StepUpError('not_found');
   const tokens = lifecycleTokens(ctx);
   await Promise.all([tokens.revoke('verify', { tenantId: tenant.id, userId: target.id }), tokens.revoke('reset', { tenantId: tenant.id, userId: target.id })]);
