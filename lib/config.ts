@@ -5,6 +5,7 @@ import type { AuditStore, TenantStore, UserStore } from './stores/ports';
 import type { Mailer, SmsSender } from './delivery/ports';
 import type { RealtimeOptions } from './realtime';
 import { lifecycleSchema, type LifecycleOptions } from './account/options';
+import { isOrigin } from './origins';
 
 /** The one logger type of the plugin (realtime included). `debug` is optional: client mistakes go there. */
 export interface Logger {
@@ -85,6 +86,11 @@ export interface StepUpOptions {
   logger?: Logger;
   /** The Passport instance to register strategies and the serializer on (default: the `passport` module). */
   passport?: object;
+  /**
+   * Single-tenant mode: the tenant slug a login without `tenant` in its body signs in to
+   * (e.g. `'acme'`). Default: none, `tenant` is required. A body's own `tenant` still wins.
+   */
+  defaultTenant?: string;
   /** Seconds a password-verified login may wait for its second factor (default 300). */
   pendingTtlSeconds?: number;
   /** Wrong codes allowed in one pending login before it is dropped (default 5). */
@@ -149,14 +155,7 @@ const fn = z.custom<(...a: unknown[]) => unknown>((v) => typeof v === 'function'
 const obj = z.custom<object>((v) => typeof v === 'object' && v !== null, 'must be an object');
 const secs = (def: number, max = 86400 * 30) => z.number().int().min(1).max(max).default(def);
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
-const origin = z.string().refine((u) => {
-  try {
-    const x = new URL(u);
-    return /^https?:$/.test(x.protocol) && x.origin !== 'null';
-  } catch {
-    return false;
-  }
-}, 'must be an http(s) origin such as https://app.example.com');
+const origin = z.string().refine(isOrigin, 'must be a bare http(s) origin such as https://app.example.com');
 
 // Defaults are written here once; `z.strictObject` everywhere: a misspelled option is an error, never ignored.
 const schema = z.strictObject({
@@ -179,6 +178,7 @@ const schema = z.strictObject({
   now: fn.optional(),
   logger: obj.optional(),
   passport: obj.optional(),
+  defaultTenant: z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, 'must be a tenant slug (lower-case letters, digits, dashes)').optional(),
   pendingTtlSeconds: secs(300, 3600),
   challengeMaxFailures: int(1, 100).default(5),
   lockout: z.strictObject({ maxFailures: int(1, 100).default(10), lockSeconds: secs(900), maxLocksPerDay: int(1, 100).default(3) }).prefault({}),

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { StepUpContext } from '../lib/context';
 import { StepUpError, toResponse } from '../lib/errors';
 import type { RequestMeta } from '../lib/types';
+import { normaliseOrigin } from '../lib/origins';
 
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
@@ -34,7 +35,7 @@ export function h(fn: (req: Request, res: Response) => Promise<unknown>): Reques
  * allowlisted Origin is refused. Non-browser clients send neither and pass.
  */
 export function originCheck(ctx: StepUpContext): RequestHandler {
-  const allowed = new Set(ctx.opts.allowedOrigins.map(webOrigin));
+  const allowed = new Set(ctx.opts.allowedOrigins.map((o) => normaliseOrigin(o)));
   return (req, res, next) => {
     if (!UNSAFE.has(req.method)) return next();
     const origin = req.get('origin');
@@ -48,24 +49,6 @@ export function originCheck(ctx: StepUpContext): RequestHandler {
     if (site && site !== 'same-origin' && site !== 'none') return sendError(res, new StepUpError('forbidden', 'Cross-site request refused.'));
     next();
   };
-}
-
-/**
- * An allowlist entry as a browser would send it in `Origin`. A URL without a web origin
- * (`javascript:`, `file:`, `data:`) has the origin "null", which sandboxed and opaque pages send:
- * allowlisting it would let any such page through, so it is refused when the plugin is built.
- */
-function webOrigin(entry: string): string {
-  let url: URL;
-  try {
-    url = new URL(entry);
-  } catch {
-    throw new TypeError(`passport-stepup: option "allowedOrigins" has an entry that is not a URL`);
-  }
-  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.origin === 'null') {
-    throw new TypeError(`passport-stepup: option "allowedOrigins" must hold http(s) origins, got "${url.protocol}"`);
-  }
-  return url.origin;
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { RedisLike } from '../stores/ephemeral';
+import { normaliseOrigin } from '../origins';
 
 /** The subset of an express-session `Store` the realtime server needs (MemoryStore, connect-redis RedisStore, ...). */
 export interface SessionStoreLike {
@@ -87,26 +88,7 @@ function positiveInt(name: string, value: unknown, fallback: number): number {
   return value;
 }
 
-/**
- * Browsers send the serialised origin (`scheme://host[:port]`, lower case, default port left out). Each entry is
- * normalised to that form once, so the request header can then be compared as an exact string.
- */
-export function normaliseOrigin(entry: unknown): string {
-  if (typeof entry !== 'string' || entry.length === 0) fail('allowedOrigins', 'must hold non-empty strings');
-  // Wildcards and substring rules are how CSWSH allowlists get bypassed: refuse them outright.
-  if (entry.includes('*')) fail('allowedOrigins', 'must not contain wildcards');
-  let url: URL;
-  try {
-    url = new URL(entry);
-  } catch {
-    fail('allowedOrigins', `holds an entry that is not a URL`);
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') fail('allowedOrigins', 'entries must be http(s) origins');
-  if (url.username || url.password || url.search || url.hash || (url.pathname !== '/' && url.pathname !== '')) {
-    fail('allowedOrigins', 'entries must be bare origins (scheme://host[:port])');
-  }
-  return url.origin;
-}
+export { normaliseOrigin };
 
 function resolveSecrets(secret: unknown): string[] {
   const list = Array.isArray(secret) ? secret : [secret];
@@ -142,7 +124,7 @@ export function resolveOptions(options: RealtimeOptions): ResolvedOptions {
   const allowMissingOrigin = o.allowMissingOrigin ?? false;
   if (typeof allowMissingOrigin !== 'boolean') fail('allowMissingOrigin', 'must be a boolean');
   if (!Array.isArray(o.allowedOrigins)) fail('allowedOrigins', 'must be an array of origins');
-  const allowedOrigins = new Set(o.allowedOrigins.map(normaliseOrigin));
+  const allowedOrigins = new Set(o.allowedOrigins.map((entry) => normaliseOrigin(entry)));
   if (allowedOrigins.size === 0 && !allowMissingOrigin) fail('allowedOrigins', 'must list at least one origin');
   if (o.redis !== undefined && !isRedisLike(o.redis)) fail('redis', 'must be an ioredis client');
   const channelPrefix = o.channelPrefix ?? 'stepup:rt:';
