@@ -116,8 +116,8 @@ async function withDeviceLock<T>(ctx: StepUpContext, tenantId: string, userId: s
 
 /**
  * Remembers this browser after a verified second factor at login (the route asked with `remember: true`).
- * Returns null when the policy does not allow it for this user. `validFrom` is the login's: a password
- * change racing with this login makes the device as dead as the login's session.
+ * Returns null when the policy does not allow it for this user, or when the user's sessions were revoked
+ * since this login's password step (`validFrom`).
  */
 export async function rememberDevice(ctx: StepUpContext, meta: RequestMeta, user: UserRecord, tenant: TenantRecord, validFrom: number): Promise<DeviceToken | null> {
   const days = rememberDays(user, tenant.policy);
@@ -126,13 +126,15 @@ export async function rememberDevice(ctx: StepUpContext, meta: RequestMeta, user
     const now = ctx.now();
     const fresh = await ctx.users.findById(user.tenantId, user.id);
     if (!fresh) throw new StepUpError('unauthenticated');
+    // Revoked since this login's password step (password change, reset, sign out everywhere): no device.
+    if (fresh.disabledAt || (fresh.sessionsValidAfter && new Date(fresh.sessionsValidAfter).getTime() > validFrom)) return null;
     const id = randomId(12);
     const token = newToken(ctx, user.tenantId, user.id, id);
     const device: RememberedDeviceRecord = {
       id,
       hash: token.hash,
       label: summariseUserAgent(meta.userAgent),
-      createdAt: new Date(Math.min(validFrom, now)),
+      createdAt: new Date(now),
       expiresAt: new Date(now + days * DAY_MS),
       lastUsedAt: null,
     };
@@ -140,7 +142,8 @@ export async function rememberDevice(ctx: StepUpContext, meta: RequestMeta, user
     await ctx.users.update(user.tenantId, user.id, { rememberedDevices: [...kept, device] });
     return { value: token.value, maxAgeMs: days * DAY_MS, device };
   });
-  await ctx.record(meta, { tenantId: user.tenantId, userId: user.id, actorId: user.id, type: 'remembered_device_added', details: { deviceId: made!.device.id, label: made!.device.label, days } });
+  if (!made) return null;
+  await ctx.record(meta, { tenantId: user.tenantId, userId: user.id, actorId: user.id, type: 'remembered_device_added', details: { deviceId: made.device.id, label: made.device.label, days } });
   return made;
 }
 
