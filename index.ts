@@ -38,7 +38,6 @@ import { oobRoutes } from './routes/oob';
 import { accountRoutes } from './routes/account';
 import { adminRoutes } from './routes/admin';
 import { sessionRoutes } from './routes/sessions';
-import { sessionRoutes } from './routes/sessions';
 import { passkeyRoutes, passwordlessTarget, webauthnRoutes } from './routes/webauthn';
 import { PASSKEY_LOGIN_STRATEGY, WEBAUTHN_STRATEGY } from './routes/passkey-shapes';
 
@@ -165,7 +164,6 @@ export function createStepUp(options: StepUpOptions): StepUp {
   router.use('/mfa', webauthnRoutes(ctx));
   router.use(passkeyRoutes(ctx, passport));
   router.use(accountRoutes(ctx, lifecycle));
-  router.use(sessionRoutes(ctx));
   router.use(sessionRoutes(ctx));
   router.use(errors);
 
