@@ -1,3 +1,4 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Request, RequestHandler } from 'express';
 import type { StepUpContext } from '../lib/context';
 import { StepUpError } from '../lib/errors';
@@ -92,26 +93,43 @@ function pathOf(req: Request): string {
   return p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p;
 }
 
-/** The raw value of the session cookie (never logged; only a map key), or null. */
-function sessionCookie(req: Request, name: string): string | null {
-  const header = req.headers.cookie;
+/**
+ * The session id of a session cookie this server signed (express-session's `s:<id>.<hmac>`), or null.
+ * Only the server signs, and it hands a cookie out only with a saved session (a login, which its IP
+ * paid for): so a signed cookie may carry its own budget, while made-up cookies buy nothing.
+ */
+export function signedSessionId(header: string | undefined, name: string, secrets: string[]): string | null {
   if (!header) return null;
   for (const part of header.split(';')) {
     const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) {
-      const v = part.slice(eq + 1).trim();
-      return v ? v.slice(0, 512) : null;
+    if (eq <= 0 || part.slice(0, eq).trim() !== name) continue;
+    let v = part.slice(eq + 1).trim();
+    if (v.length > 512) return null;
+    try {
+      v = decodeURIComponent(v);
+    } catch {
+      return null;
     }
+    if (!v.startsWith('s:')) return null;
+    const dot = v.lastIndexOf('.');
+    if (dot < 3) return null;
+    const id = v.slice(2, dot);
+    const mac = Buffer.from(v.slice(dot + 1));
+    for (const secret of secrets) {
+      const expected = Buffer.from(createHmac('sha256', secret).update(id).digest('base64').replace(/=+$/, ''));
+      if (expected.length === mac.length && timingSafeEqual(expected, mac)) return id;
+    }
+    return null;
   }
   return null;
 }
 
 /**
- * The first middleware of `stepUp.session`: on the shielded POST routes, one token from the client
- * IP's bucket and one from its session cookie's bucket (when it sends one), else 429 `rate_limited`
- * with `Retry-After`, answered before express-session loads anything. Other requests pass untouched.
- * With `shield.redis` (and a Redis client) the IP also spends from a per-minute window shared by
- * every process: one Redis command, still before the session is read.
+ * The first middleware of `stepUp.session`: on the shielded POST routes, one token from the bucket of
+ * the session cookie the server signed, or (without one) from the client IP's bucket; else 429
+ * `rate_limited` with `Retry-After`, answered before express-session loads anything. Other requests
+ * pass untouched. With `shield.redis` (and a Redis client) an IP also spends from a per-minute window
+ * shared by every process: one Redis command, still before the session is read.
  */
 export function shield(ctx: StepUpContext): RequestHandler {
   const o = ctx.opts.shield;
@@ -120,6 +138,7 @@ export function shield(ctx: StepUpContext): RequestHandler {
   const ips = new BucketTable({ burst: o.ipBurst, perMinute: o.ipPerMinute }, o.maxKeys);
   const sessions = new BucketTable({ burst: o.sessionBurst, perMinute: o.sessionPerMinute }, o.maxKeys);
   const name = cookieName(ctx);
+  const secrets = ctx.opts.session.secrets;
   const shared = o.redis && ctx.opts.redis ? ctx.ephemeral : null;
   const sharedLimit = Math.max(o.ipBurst, o.ipPerMinute);
   const refuse = (res: Parameters<RequestHandler>[1], waitMs: number) => {
@@ -137,16 +156,12 @@ export function shield(ctx: StepUpContext): RequestHandler {
     if (req.method !== 'POST' || !routes.has(pathOf(req))) return next();
     const now = ctx.now();
     const ip = req.ip ?? 'unknown';
-    const sid = sessionCookie(req, name);
-    // The session's bucket first: a client that rotates nothing but its cookie still pays per IP,
-    // and a refused cookie does not spend its IP's tokens (other users behind the same NAT).
-    if (sid !== null) {
-      const wait = sessions.take(sid, now);
-      if (wait > 0) return refuse(res, wait);
-    }
-    const wait = ips.take(`ip:${ip}`, now);
+    const sid = signedSessionId(req.headers.cookie, name, secrets);
+    // A request with a session the server issued spends that session's budget (its login paid at
+    // its IP); anything else spends its IP's. Users behind one NAT then share only the cost of logins.
+    const wait = sid !== null ? sessions.take(sid, now) : ips.take(ip, now);
     if (wait > 0) return refuse(res, wait);
-    if (!shared) return next();
+    if (!shared || sid !== null) return next();
     const windowMs = 60_000;
     const slot = Math.floor(now / windowMs);
     shared.incr(`shield:{${ip}}:${slot}`, windowMs + 1000).then(
