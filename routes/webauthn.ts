@@ -51,9 +51,9 @@ export function webauthnRoutes(ctx: StepUpContext): Router {
     '/webauthn/register/options',
     h(async (req, res) => {
       body(empty, req);
-      const service = passkeysOf(ctx);
       const s = await subject(req, true);
       assertMayEnrol(ctx, s, 'webauthn');
+      const service = passkeysOf(ctx);
       const options = await service.registrationOptions({ user: s.user, existing: s.user.mfa.webauthn ?? [], binding: s.binding });
       res.set('Cache-Control', 'no-store');
       res.json(options);
@@ -78,13 +78,13 @@ export function webauthnRoutes(ctx: StepUpContext): Router {
     '/webauthn/authenticate/options',
     h(async (req, res) => {
       body(empty, req);
-      const service = passkeysOf(ctx);
       const target = factorTarget(ctx, req);
       const ids = target.purpose === 'login' ? { tenantId: target.pending.tenantId, userId: target.pending.userId } : (target as Extract<FactorTarget, { purpose: 'step_up' }>);
       const [user, tenant] = await Promise.all([ctx.users.findById(ids.tenantId, ids.userId), ctx.tenants.findById(ids.tenantId)]);
       if (!user || !tenant || user.disabledAt) throw new StepUpError('unauthenticated');
       const usable = target.purpose === 'login' ? target.pending.methods : proofMethods(user, tenant.policy);
       if (!usable.includes('webauthn') || !user.mfa.webauthn?.length) throw new StepUpError('method_not_allowed');
+      const service = passkeysOf(ctx);
       const binding = target.purpose === 'login' ? target.pending.id : (target as Extract<FactorTarget, { purpose: 'step_up' }>).binding;
       const purpose = target.purpose === 'login' ? 'login' : 'step_up';
       const options = await service.authenticationOptions({ purpose, binding, user: { id: user.id, tenantId: user.tenantId, credentials: user.mfa.webauthn } });
@@ -141,6 +141,7 @@ export function passwordlessTarget(ctx: StepUpContext) {
     const input = body(passkeyLoginBody, req);
     const tenant = await ctx.tenants.findBySlug(input.tenant);
     if (!tenant || !tenant.policy.passwordlessPasskeys || !tenant.policy.allowedMethods.includes('webauthn')) throw new StepUpError('method_not_allowed');
+    passkeysOf(ctx);
     const claim = peekAssertion(input.response);
     const binding = req.session?.passkeyBinding;
     if (!claim?.userId || !binding) throw new StepUpError('invalid_code');
@@ -160,9 +161,9 @@ export function passkeyRoutes(ctx: StepUpContext, passport: PassportLike): Route
     '/passkey/options',
     h(async (req, res) => {
       const input = body(passkeyOptionsBody, req);
-      const service = passkeysOf(ctx);
       const tenant = await ctx.tenants.findBySlug(input.tenant);
       if (!tenant || !tenant.policy.passwordlessPasskeys || !tenant.policy.allowedMethods.includes('webauthn')) throw new StepUpError('method_not_allowed');
+      const service = passkeysOf(ctx);
       // The challenge is bound to this browser's session (saved now, so the cookie comes back).
       req.session.passkeyBinding ??= randomId();
       const options = await service.authenticationOptions({ purpose: 'passwordless', binding: req.session.passkeyBinding, tenantId: tenant.id });
@@ -175,7 +176,6 @@ export function passkeyRoutes(ctx: StepUpContext, passport: PassportLike): Route
     '/passkey/login',
     h(async (req, res) => {
       body(passkeyLoginBody, req);
-      passkeysOf(ctx);
       let result: FactorResult;
       try {
         result = await authenticateWith<FactorResult>(passport, PASSKEY_LOGIN_STRATEGY, req, res, 'invalid_code');

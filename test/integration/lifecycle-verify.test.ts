@@ -47,12 +47,13 @@ const BODIES: Record<string, object> = {
   '/auth/mfa/disable': { method: 'totp' },
   '/auth/mfa/challenge': { method: 'totp', code: '123456' },
   '/auth/step-up': { method: 'totp', code: '123456' },
+  '/auth/mfa/webauthn/register/verify': { response: { id: 'AAAA', rawId: 'AAAA', type: 'public-key', response: { clientDataJSON: 'AA', attestationObject: 'AA' } } },
   '/auth/password': { currentPassword: NEW_PW, newPassword: 'another long password 123' },
   '/admin/tenants/:slug/policy': { mfaRequired: false },
   '/admin/tenants/:slug/users': { email: 'x@example.com' },
 };
 // Open to anyone (they answer the same for every account and log nobody in), and the session's own exits.
-const PUBLIC = new Set(['POST /auth/login', 'POST /auth/register', 'POST /auth/verify-email', 'POST /auth/password/forgot', 'POST /auth/password/reset', 'GET /auth/session', 'POST /auth/logout']);
+const PUBLIC = new Set(['POST /auth/login', 'POST /auth/register', 'POST /auth/verify-email', 'POST /auth/password/forgot', 'POST /auth/password/reset', 'GET /auth/session', 'POST /auth/logout', 'POST /auth/passkey/options', 'POST /auth/passkey/login']);
 
 describeWithRedis('email verification and the states of a self-registered account', () => {
   let sink: SmtpSink;
@@ -205,10 +206,10 @@ describeWithRedis('email verification and the states of a self-registered accoun
       await verify(await registerAndToken('nina@example.com')).expect(200);
       const a = agent(t);
       const res = await login(a, 'nina@example.com').expect(200);
-      expect(res.body).toEqual({ state: 'enrollment_required', methods: ['totp', 'email_otp', 'sms_otp'], expiresAt: expect.any(String) });
+      expect(res.body).toEqual({ state: 'enrollment_required', methods: ['webauthn', 'totp', 'email_otp', 'sms_otp'], expiresAt: expect.any(String) });
 
       const nina = await userOf('nina@example.com');
-      const ENROL = /^POST \/auth\/mfa\/(totp|email|sms)\/(enroll|verify)$/;
+      const ENROL = /^POST \/auth\/mfa\/((totp|email|sms)\/(enroll|verify)|webauthn\/register\/(options|verify))$/;
       for (const { method, path } of routesOf(t.app)) {
         const key = `${method} ${path}`;
         if (ENROL.test(key) || PUBLIC.has(key)) continue;

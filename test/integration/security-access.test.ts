@@ -20,6 +20,7 @@ const BODIES: Record<string, object> = {
   '/auth/mfa/sms/enroll': { phone: '+12015550123' },
   '/auth/mfa/disable': { method: 'totp' },
   '/auth/step-up': { method: 'totp', code: '123456' },
+  '/auth/mfa/webauthn/register/verify': { response: { id: 'AAAA', rawId: 'AAAA', type: 'public-key', response: { clientDataJSON: 'AA', attestationObject: 'AA' } } },
   '/auth/password': { currentPassword: 'correct horse battery staple', newPassword: 'another long password 123' },
 };
 
@@ -53,6 +54,7 @@ function routesOf(app: unknown): RouteInfo[] {
 }
 
 // Public account-lifecycle routes: they answer anyone (with the same answer for every input).
+const PUBLIC_PASSKEY = ['POST /auth/passkey/options', 'POST /auth/passkey/login'];
 const PUBLIC_LIFECYCLE = ['POST /auth/register', 'POST /auth/verify-email', 'POST /auth/password/forgot', 'POST /auth/password/reset'];
 
 describeWithRedis('security: pending sessions, client-written state, user binding, uniform failures', () => {
@@ -73,7 +75,7 @@ describeWithRedis('security: pending sessions, client-written state, user bindin
 
   describe('MFA-01 / ATK-01: a pending cookie on every route of the router stack', () => {
     // Answered otherwise on purpose: the second step itself, the session view, logout and a new login.
-    const ALLOWED = new Set(['POST /auth/mfa/challenge', 'GET /auth/session', 'POST /auth/logout', 'POST /auth/login', 'POST /auth/mfa/email/send', 'POST /auth/mfa/sms/send', ...PUBLIC_LIFECYCLE]);
+    const ALLOWED = new Set(['POST /auth/mfa/challenge', 'GET /auth/session', 'POST /auth/logout', 'POST /auth/login', 'POST /auth/mfa/email/send', 'POST /auth/mfa/sms/send', 'POST /auth/mfa/webauthn/authenticate/options', ...PUBLIC_LIFECYCLE, ...PUBLIC_PASSKEY]);
 
     it('answers 401/403/409 with no user data everywhere but the second-factor, session and logout routes', async () => {
       // Guarded by requireAuth() (state === 'authenticated', not Passport alone) and subjectOf() in lib/subject.ts.
@@ -117,8 +119,8 @@ describeWithRedis('security: pending sessions, client-written state, user bindin
       const a = agent(t);
       const res = await login(a, 'admin@example.com').expect(200);
       expect(res.body.state).toBe('enrollment_required');
-      const ENROL = /^POST \/auth\/mfa\/(totp|email|sms)\/(enroll|verify)$/;
-      const OPEN = new Set(['GET /auth/session', 'POST /auth/logout', 'POST /auth/login', 'POST /auth/mfa/challenge', ...PUBLIC_LIFECYCLE]);
+      const ENROL = /^POST \/auth\/mfa\/((totp|email|sms)\/(enroll|verify)|webauthn\/register\/(options|verify))$/;
+      const OPEN = new Set(['GET /auth/session', 'POST /auth/logout', 'POST /auth/login', 'POST /auth/mfa/challenge', ...PUBLIC_LIFECYCLE, ...PUBLIC_PASSKEY]);
       for (const { method, path } of routesOf(t.app)) {
         const key = `${method} ${path}`;
         if (ENROL.test(key) || OPEN.has(key)) continue;

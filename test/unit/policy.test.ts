@@ -73,7 +73,7 @@ describe('applyPolicyPatch', () => {
   it('shows the policy with an ISO mfaRequiredSince', () => {
     expect(policyView(applyPolicyPatch(DEFAULT_POLICY, { mfaRequired: true }, T))).toEqual({
       mfaRequired: true,
-      allowedMethods: ['totp', 'backup_code', 'email_otp', 'sms_otp'],
+      allowedMethods: ['webauthn', 'totp', 'backup_code', 'email_otp', 'sms_otp'],
       gracePeriodDays: 7,
       stepUpMaxAgeSeconds: 300,
       mfaRequiredSince: new Date(T).toISOString(),
@@ -91,7 +91,7 @@ describe('grace period boundaries (decideAfterPassword under a patched policy)',
     const u = user(T - 30 * DAY);
     expect(decideAfterPassword(u, tenant(required), T + 7 * DAY - 1)).toEqual({ state: 'authenticated', aal: 1, enrollmentDeadline: T + 7 * DAY });
     expect(decideAfterPassword(u, tenant(required), T + 6 * DAY + 23 * 3600_000 + 59 * 60_000).state).toBe('authenticated');
-    expect(decideAfterPassword(u, tenant(required), T + 7 * DAY)).toEqual({ state: 'enrollment_required', methods: ['totp', 'email_otp', 'sms_otp'] });
+    expect(decideAfterPassword(u, tenant(required), T + 7 * DAY)).toEqual({ state: 'enrollment_required', methods: ['webauthn', 'totp', 'email_otp', 'sms_otp'] });
   });
 
   it('counts from the user\'s creation when it is later than the switch-on', () => {

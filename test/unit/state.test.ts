@@ -55,7 +55,7 @@ describe('decideAfterPassword', () => {
   it.each<Role>(['admin', 'superadmin'])('a %s without a factor must enrol, whatever the policy, with no grace', (role) => {
     const u = user({ roles: [role], createdAt: NOW - 1000 });
     // Admins are never offered email codes as their only factor (MFA-38).
-    expect(decideAfterPassword(u, tenant({ gracePeriodDays: 30 }), NOW)).toEqual({ state: 'enrollment_required', methods: ['totp', 'sms_otp'] });
+    expect(decideAfterPassword(u, tenant({ gracePeriodDays: 30 }), NOW)).toEqual({ state: 'enrollment_required', methods: ['webauthn', 'totp', 'sms_otp'] });
     expect(decideAfterPassword(u, tenant({ mfaRequired: true, allowedMethods: ['totp', 'backup_code'] }), NOW)).toEqual({ state: 'enrollment_required', methods: ['totp'] });
     expect(isPrivileged([role])).toBe(true);
   });
@@ -66,7 +66,7 @@ describe('decideAfterPassword', () => {
     const u = user({ createdAt: NOW - 30 * DAY });
     expect(decideAfterPassword(u, t, NOW)).toEqual({ state: 'authenticated', aal: 1, enrollmentDeadline: since + 7 * DAY });
     expect(decideAfterPassword(u, t, since + 7 * DAY - 1).state).toBe('authenticated');
-    expect(decideAfterPassword(u, t, since + 7 * DAY)).toEqual({ state: 'enrollment_required', methods: ['totp', 'email_otp', 'sms_otp'] });
+    expect(decideAfterPassword(u, t, since + 7 * DAY)).toEqual({ state: 'enrollment_required', methods: ['webauthn', 'totp', 'email_otp', 'sms_otp'] });
   });
 
   it('grace counts from the later of the policy change and the user creation; 0 days means none', () => {
@@ -77,11 +77,11 @@ describe('decideAfterPassword', () => {
   });
 
   it('enrollableMethods follows the policy and never lists backup codes', () => {
-    expect(enrollableMethods(null, { ...DEFAULT_POLICY })).toEqual(['totp', 'email_otp', 'sms_otp']);
+    expect(enrollableMethods(null, { ...DEFAULT_POLICY })).toEqual(['webauthn', 'totp', 'email_otp', 'sms_otp']);
     expect(enrollableMethods(null, { ...DEFAULT_POLICY, allowedMethods: ['backup_code', 'sms_otp'] })).toEqual(['sms_otp']);
     // Email is never an administrator's only factor (MFA-38).
-    expect(enrollableMethods(user({ roles: ['admin'] }), { ...DEFAULT_POLICY })).toEqual(['totp', 'sms_otp']);
-    expect(enrollableMethods(user({ roles: ['admin'] }), { ...DEFAULT_POLICY }, true)).toEqual(['totp', 'email_otp', 'sms_otp']);
+    expect(enrollableMethods(user({ roles: ['admin'] }), { ...DEFAULT_POLICY })).toEqual(['webauthn', 'totp', 'sms_otp']);
+    expect(enrollableMethods(user({ roles: ['admin'] }), { ...DEFAULT_POLICY }, true)).toEqual(['webauthn', 'totp', 'email_otp', 'sms_otp']);
     expect(isPrivileged(['user'])).toBe(false);
   });
 });
