@@ -13,12 +13,14 @@
 import type {
   AuditList,
   BackupCodes,
+  ChallengeInput,
   ChallengeResponse,
   Channel,
   CodeInput,
   CodeSent,
   CreateTenantInput,
   CreateUserInput,
+  DeviceList,
   EnrolmentConfirmed,
   ErrorBody,
   LoginInput,
@@ -26,6 +28,7 @@ import type {
   Method,
   MfaStatus,
   RegisterInput,
+  SessionList,
   SessionView,
   StepUpResponse,
   TenantCreated,
@@ -83,7 +86,7 @@ export interface StepUpClient {
   session(): Promise<SessionView>;
   login(input: LoginInput): Promise<LoginResponse>;
   /** The second factor of a login waiting in `mfa_required`. */
-  challenge(input: CodeInput): Promise<ChallengeResponse>;
+  challenge(input: ChallengeInput): Promise<ChallengeResponse>;
   /** A code by email or SMS, for the waiting login or a step-up. */
   sendCode(channel: Channel): Promise<CodeSent>;
   stepUp(input: CodeInput): Promise<StepUpResponse>;
@@ -108,6 +111,14 @@ export interface StepUpClient {
   forgotPassword(input: { tenant: string; email: string }): Promise<{ status: 'reset_requested' }>;
   resetPassword(input: { token: string; newPassword: string }): Promise<{ reset: true }>;
   changePassword(input: { currentPassword: string; newPassword: string }): Promise<void>;
+
+  /** Where this user is signed in (`truncated` when more than one answer holds). */
+  listSessions(): Promise<SessionList>;
+  /** Ends one of the user's sessions (this one too: the browser is then signed out). */
+  endSession(id: string): Promise<void>;
+  /** Remembered browsers of this user. */
+  listDevices(): Promise<DeviceList>;
+  forgetDevice(id: string): Promise<void>;
 
   admin: {
     listTenants(): Promise<{ tenants: TenantView[] }>;
@@ -202,6 +213,11 @@ export function createClient(options: ClientOptions = {}): StepUpClient {
     forgotPassword: (input) => post(`${auth}/password/forgot`, input),
     resetPassword: (input) => post(`${auth}/password/reset`, input),
     changePassword: (input) => none(post(`${auth}/password`, input)),
+
+    listSessions: () => request<SessionList>('GET', `${auth}/sessions`),
+    endSession: (id) => none(request('DELETE', `${auth}/sessions/${encodeURIComponent(id)}`)),
+    listDevices: () => request<DeviceList>('GET', `${auth}/devices`),
+    forgetDevice: (id) => none(request('DELETE', `${auth}/devices/${encodeURIComponent(id)}`)),
 
     admin: {
       listTenants: () => request('GET', `${adminBase}/tenants`),

@@ -32,6 +32,50 @@ export interface SessionView {
   expiresAt?: string;
   /** ISO time until which a user without a factor may still sign in with the password alone. */
   enrollmentDeadline?: string;
+  /** `mfa_required`: the challenge may offer "Remember this browser for N days" (absent when the tenant does not allow it). */
+  rememberDeviceDays?: number;
+}
+
+/** `POST /auth/mfa/challenge` may ask to remember this browser (when `rememberDeviceDays` was offered). */
+export interface ChallengeInput extends CodeInput {
+  remember?: boolean;
+}
+
+/** One entry of `GET /auth/sessions` (the id is opaque, never the session id). */
+export interface SessionEntry {
+  id: string;
+  current: boolean;
+  state: SessionState;
+  createdAt: string;
+  lastSeenAt: string;
+  ip: string | null;
+  /** "Chrome on Linux". */
+  userAgent: string;
+  aal: 1 | 2 | null;
+  /** Factors used in the session; `remembered_device` when a remembered browser stood in for the factor. */
+  methods: string[];
+}
+
+export interface SessionList {
+  sessions: SessionEntry[];
+  /** More sessions exist than one answer lists. */
+  truncated: boolean;
+}
+
+/** One remembered browser (`GET /auth/devices`). */
+export interface RememberedDevice {
+  id: string;
+  label: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+  expiresAt: string;
+  /** This browser. */
+  current: boolean;
+}
+
+export interface DeviceList {
+  devices: RememberedDevice[];
+  rememberDeviceDays: number;
 }
 
 /** `POST /auth/login`. */
