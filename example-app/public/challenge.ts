@@ -32,6 +32,11 @@ async function main(): Promise<void> {
   const sendStatus = $('send-status');
   const input = setupCodeInput(code, () => form.requestSubmit());
   const radios = Array.from(form.querySelectorAll<HTMLInputElement>('input[name="method"]'));
+  // "Remember this browser for N days": only when the tenant allows it for this account.
+  const rememberDays = session.rememberDeviceDays ?? 0;
+  $('remember-row').hidden = rememberDays === 0;
+  $('remember-label').textContent = `Remember this browser for ${rememberDays} day${rememberDays === 1 ? '' : 's'}`;
+  const remember = (): boolean => rememberDays > 0 && $<HTMLInputElement>('remember').checked;
 
   const current = (): CodeMethod => (radios.find((r) => r.checked)?.value ?? methods[0]) as CodeMethod;
   const select = (m: CodeMethod) => {
@@ -87,7 +92,7 @@ async function main(): Promise<void> {
       return;
     }
     try {
-      await busy(verify, () => client.challenge({ method: current(), code: input.value() }));
+      await busy(verify, () => client.challenge({ method: current(), code: input.value(), ...(remember() ? { remember: true } : {}) }));
       location.assign('/');
     } catch (err) {
       if (err instanceof ApiError && RESTART.has(err.code)) {

@@ -161,6 +161,9 @@ async function main(): Promise<void> {
     }
   });
 
+  void loadSessions().catch(fail);
+  void loadDevices().catch(fail);
+
   const all = $<HTMLButtonElement>('logout-all');
   all.addEventListener('click', async () => {
     clearError(error);
@@ -180,6 +183,73 @@ async function main(): Promise<void> {
       fail(err);
     }
   });
+}
+
+const methodLabel = (m: string) => (m === 'remembered_device' ? 'Remembered browser' : (METHOD_LABELS as Record<string, string>)[m] ?? m);
+
+/** Where the user is signed in, with a "Sign out" per row (the app's own confirm dialog). */
+async function loadSessions(): Promise<void> {
+  const { sessions, truncated } = await client.listSessions();
+  const body = $('sessions');
+  body.replaceChildren();
+  $('sessions-truncated').hidden = !truncated;
+  for (const s of sessions) {
+    const out = el('button', { type: 'button', className: s.current ? 'secondary' : 'danger', textContent: s.current ? 'Sign out (this browser)' : 'Sign out' });
+    out.dataset.session = s.id;
+    out.addEventListener('click', async () => {
+      clearError(error);
+      const yes = await confirmAction({
+        title: s.current ? 'Sign out of this browser?' : `Sign out ${s.userAgent}?`,
+        text: s.current ? 'This browser is signed out now.' : `The session of ${s.userAgent}${s.ip ? ` (${s.ip})` : ''} ends at once; its open pages are signed out.`,
+        confirmLabel: 'Sign out',
+        danger: true,
+      });
+      if (!yes) return;
+      try {
+        if (s.current) stopRealtime();
+        await busy(out, () => client.endSession(s.id));
+        if (s.current) return location.assign('/login?m=signed_out');
+        notice.textContent = `${s.userAgent} was signed out.`;
+        await loadSessions();
+        void loadEvents();
+      } catch (err) {
+        fail(err);
+      }
+    });
+    const name = el('td', { textContent: s.current ? `${s.userAgent} (this browser)` : s.userAgent });
+    body.append(
+      el('tr', {}, name, el('td', { textContent: fmtDate(s.createdAt) }), el('td', { textContent: fmtDate(s.lastSeenAt) }), el('td', { textContent: s.ip ?? '' }),
+        el('td', { textContent: s.state === 'authenticated' ? (s.methods.length ? s.methods.map(methodLabel).join(', ') : 'Password only') : 'Signing in…' }),
+        el('td', {}, out)),
+    );
+  }
+}
+
+/** Remembered browsers (shown when the organisation allows them or some remain). */
+async function loadDevices(): Promise<void> {
+  const { devices, rememberDeviceDays } = await client.listDevices();
+  $('devices-card').hidden = devices.length === 0 && rememberDeviceDays === 0;
+  const list = $('devices');
+  list.replaceChildren();
+  if (!devices.length) list.append(el('li', { textContent: 'No browser is remembered.' }));
+  for (const d of devices) {
+    const forget = el('button', { type: 'button', className: 'secondary', textContent: 'Forget' });
+    forget.dataset.device = d.id;
+    forget.addEventListener('click', async () => {
+      clearError(error);
+      const yes = await confirmAction({ title: `Forget ${d.label}?`, text: 'Its next sign-in asks for your second factor again.', confirmLabel: 'Forget this browser', danger: true });
+      if (!yes) return;
+      try {
+        await busy(forget, () => client.forgetDevice(d.id));
+        notice.textContent = `${d.label} is no longer remembered.`;
+        await loadDevices();
+      } catch (err) {
+        fail(err);
+      }
+    });
+    const text = `${d.label}${d.current ? ' (this browser)' : ''} · remembered ${fmtDate(d.createdAt)} · ${d.lastUsedAt ? `last used ${fmtDate(d.lastUsedAt)}` : 'not used yet'} · until ${fmtDate(d.expiresAt)}`;
+    list.append(el('li', {}, el('span', { textContent: text }), forget));
+  }
 }
 
 void main();
