@@ -38,6 +38,12 @@ import type {
   UserCreated,
   UserDisabledChange,
   UserList,
+  PasskeyCreationOptions,
+  PasskeyInput,
+  PasskeyRegistered,
+  PasskeyRequestOptions,
+  PasskeyResponse,
+  PasskeyView,
 } from './types.js';
 
 /** A failed call: the contract's `{error, message}` with the status and `Retry-After`. */
@@ -86,10 +92,10 @@ export interface StepUpClient {
   session(): Promise<SessionView>;
   login(input: LoginInput): Promise<LoginResponse>;
   /** The second factor of a login waiting in `mfa_required`. */
-  challenge(input: ChallengeInput): Promise<ChallengeResponse>;
+  challenge(input: ChallengeInput | (PasskeyInput & { remember?: boolean })): Promise<ChallengeResponse>;
   /** A code by email or SMS, for the waiting login or a step-up. */
   sendCode(channel: Channel): Promise<CodeSent>;
-  stepUp(input: CodeInput): Promise<StepUpResponse>;
+  stepUp(input: CodeInput | PasskeyInput): Promise<StepUpResponse>;
   logout(): Promise<void>;
   logoutAll(): Promise<void>;
 
@@ -104,6 +110,23 @@ export interface StepUpClient {
   regenerateBackupCodes(): Promise<BackupCodes>;
   /** Needs a fresh step-up; 403 `policy_requires_mfa` for the last factor of a required policy. */
   disableMethod(method: Method): Promise<void>;
+
+  /**
+   * Passkeys. The client passes the server's options to the browser (e.g. `startRegistration` /
+   * `startAuthentication` of @simplewebauthn/browser) and sends back its JSON answer.
+   */
+  passkeyRegistrationOptions(): Promise<PasskeyCreationOptions>;
+  /** Stores the new passkey; the account's first factor also brings backup codes (shown once). */
+  registerPasskey(input: { response: PasskeyResponse; name?: string }): Promise<PasskeyRegistered>;
+  /** Options for the waiting login's passkey or a step-up; then `challenge`/`stepUp` with `{method: 'webauthn', response}`. */
+  passkeyAuthenticationOptions(): Promise<PasskeyRequestOptions>;
+  listPasskeys(): Promise<{ credentials: PasskeyView[] }>;
+  renamePasskey(id: string, name: string): Promise<PasskeyView>;
+  /** Needs a fresh step-up; 403 `policy_requires_mfa` for the last factor of a required policy. */
+  removePasskey(id: string): Promise<void>;
+  /** Passwordless sign-in (tenant policy `passwordlessPasskeys`): options, then the answer. */
+  passkeyLoginOptions(tenant: string): Promise<PasskeyRequestOptions>;
+  passkeyLogin(input: { tenant: string; response: PasskeyResponse }): Promise<ChallengeResponse>;
 
   register(input: RegisterInput): Promise<{ status: 'pending_verification' }>;
   verifyEmail(token: string): Promise<{ verified: true }>;
@@ -206,6 +229,14 @@ export function createClient(options: ClientOptions = {}): StepUpClient {
     confirmSms: (code) => post<EnrolmentConfirmed>(`${auth}/mfa/sms/verify`, { code }),
     regenerateBackupCodes: () => post<BackupCodes>(`${auth}/mfa/backup-codes/regenerate`),
     disableMethod: (method) => none(post(`${auth}/mfa/disable`, { method })),
+    passkeyRegistrationOptions: () => post<PasskeyCreationOptions>(`${auth}/mfa/webauthn/register/options`),
+    registerPasskey: (input) => post<PasskeyRegistered>(`${auth}/mfa/webauthn/register/verify`, input),
+    passkeyAuthenticationOptions: () => post<PasskeyRequestOptions>(`${auth}/mfa/webauthn/authenticate/options`),
+    listPasskeys: () => request<{ credentials: PasskeyView[] }>('GET', `${auth}/mfa/webauthn/credentials`),
+    renamePasskey: (id, name) => request<PasskeyView>('PATCH', `${auth}/mfa/webauthn/credentials/${encodeURIComponent(id)}`, { name }),
+    removePasskey: (id) => none(request('DELETE', `${auth}/mfa/webauthn/credentials/${encodeURIComponent(id)}`)),
+    passkeyLoginOptions: (tenant) => post<PasskeyRequestOptions>(`${auth}/passkey/options`, { tenant }),
+    passkeyLogin: (input) => post<ChallengeResponse>(`${auth}/passkey/login`, input),
 
     register: (input) => post(`${auth}/register`, input),
     verifyEmail: (token) => post(`${auth}/verify-email`, { token }),

@@ -24,6 +24,10 @@ export type SessionState = 'anonymous' | 'verification_required' | 'mfa_required
 /** `GET /auth/session`. */
 export interface SessionView {
   state: SessionState;
+  /** Authenticated: methods verified in this session, in order. */
+  amr?: Method[];
+  /** Authenticated: whether the last factor was a passkey (what `requireAuth({ phishingResistant })` checks). */
+  phishing_resistant?: boolean;
   aal?: 1 | 2;
   user?: SessionUser;
   methods?: Method[];
@@ -101,6 +105,10 @@ export interface ChallengeResponse {
   state: 'authenticated';
   aal: 1 | 2;
   user: SessionUser;
+  /** Methods verified in this session, in order. */
+  amr?: Method[];
+  /** The last factor was a passkey. */
+  phishing_resistant?: boolean;
 }
 
 /** `POST /auth/mfa/{email,sms}/send`, `/enroll`, `POST /auth/verify-email/resend`: 202. */
@@ -115,6 +123,8 @@ export interface CodeSent {
 export interface StepUpResponse {
   aal: 1 | 2;
   mfaVerifiedAt: string;
+  amr?: Method[];
+  phishing_resistant?: boolean;
 }
 
 /** `POST /auth/mfa/totp/enroll`: not active until a code confirms it. */
@@ -141,7 +151,7 @@ export interface MethodStatus {
 /** `GET /auth/mfa/status`. */
 export interface MfaStatus {
   enabled: boolean;
-  methods: { totp: MethodStatus; email_otp: MethodStatus; sms_otp: MethodStatus };
+  methods: { webauthn?: { enabled: boolean; count: number; credentials: PasskeyView[] }; totp: MethodStatus; email_otp: MethodStatus; sms_otp: MethodStatus };
   backupCodesRemaining: number;
   lastVerifiedAt: string | null;
 }
@@ -245,4 +255,35 @@ export interface ErrorBody {
   message?: string;
   methods?: Method[];
   [key: string]: unknown;
+}
+
+/** WebAuthn options as the server sends them (PublicKeyCredentialCreationOptionsJSON); hand them to the browser. */
+export type PasskeyCreationOptions = Record<string, unknown> & { challenge: string };
+/** PublicKeyCredentialRequestOptionsJSON. */
+export type PasskeyRequestOptions = Record<string, unknown> & { challenge: string };
+/** The browser's answer as JSON (RegistrationResponseJSON / AuthenticationResponseJSON). */
+export type PasskeyResponse = Record<string, unknown> & { id: string };
+
+/** `{method: 'webauthn', response}` for `POST /auth/mfa/challenge` and `POST /auth/step-up`. */
+export interface PasskeyInput {
+  method: 'webauthn';
+  response: PasskeyResponse;
+}
+
+/** One passkey of the user (`GET /auth/mfa/webauthn/credentials`). */
+export interface PasskeyView {
+  id: string;
+  name: string;
+  /** A synced passkey (backed up) rather than one bound to this device. */
+  backedUp: boolean;
+  transports: string[];
+  createdAt: string;
+  lastUsedAt: string | null;
+}
+
+/** `POST /auth/mfa/webauthn/register/verify`: 201. */
+export interface PasskeyRegistered {
+  enabled: true;
+  credential: PasskeyView;
+  backupCodes?: string[];
 }
