@@ -67,7 +67,9 @@ export function pendingOf(ctx: StepUpContext, req: Request, state: PendingState)
  */
 export async function beginPending(ctx: StepUpContext, req: Request, mfa: MfaSession, opts: { rememberDeviceDays?: number } = {}): Promise<void> {
   const oldSid = req.sessionID;
-  await regenerate(req);
+  // A request without a session cookie holds an id nobody but this server has seen: nothing to fix
+  // or replace, so no new id (and no tombstone for it). express-session then saves once, not twice.
+  if (sentSessionCookie(ctx, req)) await regenerate(req);
   req.session.mfa = mfa;
   if (opts.rememberDeviceDays) req.session.rememberDeviceDays = opts.rememberDeviceDays;
   await save(req);
@@ -84,10 +86,20 @@ export async function beginPending(ctx: StepUpContext, req: Request, mfa: MfaSes
  */
 export async function establish(ctx: StepUpContext, req: Request, user: StepUpUser, mfa: MfaSession): Promise<void> {
   const oldSid = req.sessionID;
+  const bindingId = randomId();
+  // Passport's login regenerates the id and saves the new session: the new state is put in as soon as
+  // that session exists, so Passport's one save writes it all (no second save of our own).
+  fillOnRegenerate(req, (sess) => {
+    sess.mfa = mfa;
+    sess.bindingId = bindingId;
+  });
   await new Promise<void>((resolve, reject) => req.login(user, { keepSessionInfo: false, session: true }, cb(resolve, reject)));
-  req.session.mfa = mfa;
-  req.session.bindingId = randomId();
-  await save(req);
+  if (req.session.mfa !== mfa || req.session.bindingId !== bindingId) {
+    // A Passport that did not regenerate through `req.session.regenerate`: write the state ourselves.
+    req.session.mfa = mfa;
+    req.session.bindingId = bindingId;
+    await save(req);
+  }
   await writeSessionMeta(ctx, user.tenantId, user.id, req.sessionID, mfa, metaOf(req));
   if (oldSid && oldSid !== req.sessionID) {
     await ctx.sessions.remove(user.tenantId, user.id, oldSid);
@@ -105,6 +117,26 @@ export async function establish(ctx: StepUpContext, req: Request, user: StepUpUs
     await dropSessionMeta(ctx, user.tenantId, user.id, req.sessionID);
     throw new StepUpError('invalid_credentials');
   }
+}
+
+/** Whether the request carried this plugin's session cookie (valid or not). */
+function sentSessionCookie(ctx: StepUpContext, req: Request): boolean {
+  const header = req.headers.cookie;
+  if (!header) return false;
+  const name = cookieName(ctx);
+  return header.split(';').some((part) => part.slice(0, part.indexOf('=')).trim() === name);
+}
+
+/** Runs `fill` on the new session as soon as the next `req.session.regenerate` has made it. */
+function fillOnRegenerate(req: Request, fill: (sess: Request['session']) => void): void {
+  const old = req.session;
+  const regen = old.regenerate;
+  old.regenerate = function (this: typeof old, done: (err?: unknown) => void) {
+    return regen.call(this, (err?: unknown) => {
+      if (!err) fill(req.session);
+      done(err);
+    });
+  } as typeof old.regenerate;
 }
 
 /** Writes a next state that keeps the session id (enrolment in progress, a kept session after a password change). */

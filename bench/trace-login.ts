@@ -1,0 +1,35 @@
+// Prints the Redis commands of one login (password, TOTP challenge) and one guarded request: `REDIS_URL=... npx tsx bench/trace-login.ts`.
+import { Redis } from 'ioredis';
+import express from 'express';
+import { Passport } from 'passport';
+import { randomBytes } from 'node:crypto';
+import { createStepUp, MemoryAuditStore, MemoryTenantStore, MemoryUserStore } from '../index';
+import { internalContextOf } from '../testing';
+import { hotp, decodeSecret, stepAt, encodeSecret } from '../lib/factors/totp';
+import { totpAad } from '../lib/auth/verifiers';
+const redis = new Redis(process.env.REDIS_URL!);
+let trace = false;
+const send = redis.sendCommand.bind(redis);
+redis.sendCommand = ((cmd: any, ...r: any[]) => { if (trace) console.log('  ', cmd.name, String(cmd.args[0]).slice(0, 60).replace(/\n/g,' '), cmd.name.startsWith('eval') ? String(cmd.args[2]).slice(0, 70) : ''); return (send as any)(cmd, ...r); }) as any;
+(async () => {
+  const users = new MemoryUserStore(); const tenants = new MemoryTenantStore();
+  const stepUp = createStepUp({ issuer: 'b', session: { secret: 'x'.repeat(40) }, keys: [{ id: 'k1', key: randomBytes(32) }], stores: { users, tenants, audit: new MemoryAuditStore() }, redis: redis as any, redisPrefix: 'tr:', passport: new Passport(), password: { argon2: { memoryCost: 1024, timeCost: 1, parallelism: 1 } } });
+  const app = express(); app.use(stepUp.session); app.use('/auth', stepUp.router);
+  app.get('/guarded', stepUp.requireAuth({ aal: 2 }), (req, res) => res.json({ u: req.user }));
+  const t = await stepUp.createTenant({ slug: 'acme', name: 'A' });
+  const { user } = await stepUp.createUser({ tenantId: t.id, email: 'u@a.test', password: 'bench password 123' });
+  const secret = encodeSecret(randomBytes(20));
+  await users.update(t.id, user.id, { mfa: { totp: { secret: internalContextOf(stepUp).box.seal(secret, totpAad(user)), enrolledAt: new Date(), lastStep: -1 } } } as any);
+  const srv = app.listen(0); const port = (srv.address() as any).port;
+  const post = (p: string, b: unknown, c?: string) => fetch(`http://127.0.0.1:${port}${p}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(c ? { cookie: c } : {}) }, body: JSON.stringify(b) });
+  const ck = (r: Response) => (r.headers.getSetCookie() ?? []).map((c) => c.split(';')[0]).join('; ');
+  await new Promise((r) => setTimeout(r, 200));
+  trace = true; console.log('LOGIN');
+  const l = await post('/auth/login', { tenant: 'acme', email: 'u@a.test', password: 'bench password 123' });
+  console.log('CHALLENGE', l.status);
+  const c = await post('/auth/mfa/challenge', { method: 'totp', code: hotp(decodeSecret(secret), stepAt(Date.now())) }, ck(l));
+  console.log('GUARDED', c.status);
+  const g = await fetch(`http://127.0.0.1:${port}/guarded`, { headers: { cookie: ck(c) } });
+  console.log('done', g.status);
+  trace = false; srv.close(); redis.disconnect();
+})();
