@@ -5,7 +5,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -14,19 +13,10 @@ import { RedisEphemeralStore } from '../../lib/stores/ephemeral';
 import { createRedisBus } from '../../lib/realtime/bus';
 import { ephemeralStoreContract } from '../helpers/ephemeral-contract';
 import { describeWithCommands } from '../helpers/services';
+import { freePort } from '../helpers/private-redis';
 
 const serverBin = () => process.env.STEPUP_TEST_REDIS_SERVER ?? 'redis-server';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function answering(port: number): Promise<void> {
   const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });

@@ -6,24 +6,14 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
-import { createServer } from 'node:net';
 import WebSocket from 'ws';
 import { codeFor } from '../helpers/app';
 import { dbPrefix, describeWithMongo, uriWithDb } from '../helpers/mongo';
 import { redisUrl } from '../helpers/services';
+import { freePort } from '../helpers/private-redis';
 
 const ROOT = `${__dirname}/../..`;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 interface Answer {
   status: number;

@@ -4,45 +4,17 @@
  * the deadline (plus a small margin, on the real clock) with an error the routes classify as a store
  * outage, and work again by themselves after SIGCONT.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import type { ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { RedisDeadlineError, RedisEphemeralStore } from '../../lib/stores/ephemeral';
 import { createRedisBus } from '../../lib/realtime/bus';
 import { describeWithRedis } from '../helpers/services';
+import { freePort, startRedis } from '../helpers/private-redis';
 
 const DEADLINE_MS = 300;
 const MARGIN_MS = 250;
-const serverBin = () => process.env.STEPUP_TEST_REDIS_SERVER ?? 'redis-server';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
-async function startRedis(port: number): Promise<ChildProcess> {
-  const child = spawn(serverBin(), ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  probe.on('error', () => undefined);
-  for (let i = 0; i < 100; i++) {
-    try {
-      await probe.connect();
-      await probe.ping();
-      probe.disconnect();
-      return child;
-    } catch {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  child.kill('SIGKILL');
-  throw new Error('private redis-server did not start');
-}
 
 async function timed<T>(p: Promise<T>): Promise<{ ms: number; result: T | undefined; error: unknown }> {
   const t0 = performance.now();

@@ -9,25 +9,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
-import { createServer } from 'node:net';
 import WebSocket from 'ws';
 import { loadConfig } from '../../example-app/config';
 import { startServer } from '../../example-app/server';
 import { codeFor, FAST_ARGON2 } from '../helpers/app';
 import { describeWithRedis, redisUrl } from '../helpers/services';
+import { freePort } from '../helpers/private-redis';
 
 const ROOT = `${__dirname}/../..`;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 interface Answer {
   status: number;

@@ -4,53 +4,18 @@
  * no stack trace leaves, and the process does not crash. Also a store that fails while a response is
  * already on its way (express-session's save/touch after the handler answered).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import type { ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { RedisStore } from 'connect-redis';
 import request from 'supertest';
 import { agent, buildApp, codeFor, SESSION_SECRET, seedTenant, seedUser, type TestApp } from '../helpers/app';
 import { login, RFC_SECRET, seedRfcTotp } from '../helpers/security';
 import { describeWithRedis } from '../helpers/services';
+import { freePort, startRedis, stopRedis } from '../helpers/private-redis';
 
-const serverBin = () => process.env.STEPUP_TEST_REDIS_SERVER ?? 'redis-server';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
-async function startRedis(port: number): Promise<ChildProcess> {
-  const child = spawn(serverBin(), ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  probe.on('error', () => undefined);
-  for (let i = 0; i < 100; i++) {
-    try {
-      await probe.connect();
-      await probe.ping();
-      probe.disconnect();
-      return child;
-    } catch {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  child.kill('SIGKILL');
-  throw new Error('private redis-server did not start');
-}
 
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  await new Promise<void>((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
-  });
-}
 
 function expectUnavailable(res: request.Response) {
   expect(res.status).toBe(503);
@@ -72,7 +37,7 @@ describeWithRedis('redis down: fail closed with 503', () => {
   afterEach(async () => {
     redis?.disconnect();
     await t?.close();
-    await stop(child);
+    await stopRedis(child);
   });
 
   async function scenario(client: Redis) {
@@ -91,7 +56,7 @@ describeWithRedis('redis down: fail closed with 503', () => {
     const pending = agent(t);
     await login(pending).expect(200);
 
-    await stop(child);
+    await stopRedis(child);
     for (let i = 0; i < 100 && redis.status === 'ready'; i++) await new Promise((r) => setTimeout(r, 20));
 
     const timed = <T extends request.Test>(r: T) => r.timeout({ response: 8000, deadline: 10000 });
@@ -179,7 +144,7 @@ describeWithRedis('redis stalled (SIGSTOP): a deadline on every call, 503 within
     child.kill('SIGCONT');
     redis.disconnect();
     await t.close();
-    await stop(child);
+    await stopRedis(child);
   });
 
   it('guarded requests, logins and challenges answer 503 while Redis is paused, and work again after', async () => {
