@@ -8,7 +8,10 @@
  * app.use('/auth', stepUp.router);
  * app.get('/api/profile', stepUp.requireAuth({ aal: 2 }), (req, res) => res.json(req.user));
  */
-import { Router, type RequestHandler } from 'express';
+// Kept in index.d.ts: `req.user` and `req.login` come from @types/passport, which the emitted types
+// need in a consumer's compile even when the app never imports passport itself.
+/// <reference types="passport" preserve="true" />
+import { Router, type Request, type RequestHandler } from 'express';
 import defaultPassport from 'passport';
 import type { Store } from 'express-session';
 import { resolveOptions, type StepUpOptions } from './lib/config';
@@ -24,11 +27,15 @@ import { createRealtime, REALTIME_CLOSE_CODES, type Realtime } from './lib/realt
 import { checkAuthenticated, type MfaSession } from './lib/state/machine';
 import { createLifecycle, type Lifecycle } from './lib/account/index';
 import { CodeStrategy, CODE_STRATEGIES } from './strategies/code';
-import { PasswordStrategy } from './strategies/password';
+import { PasswordStrategy as LocalPasswordStrategy } from './strategies/password';
+import type { RequestMeta, TenantRecord, UserRecord } from './lib/types';
 import { WebauthnStrategy } from './strategies/webauthn';
 import type { PassportLike } from './routes/passport-like';
 import { createSessionStore } from './routes/session-store';
 import { cookieName, factorTarget, sessionMiddleware } from './routes/http-session';
+// Kept in index.d.ts on purpose: routes/http-session.ts augments `req.user` (Express.User = StepUpUser)
+// and `req.session.mfa` (express-session SessionData); a consumer's compile must see both.
+import './routes/http-session';
 import { shield } from './routes/shield';
 import { requireAuth, requireStepUp, type RequireAuthOptions, type RequireStepUpOptions } from './routes/guards';
 import { errorHandler, jsonOnly, metaOf, originCheck, sendError } from './routes/http';
@@ -58,9 +65,53 @@ export type { EphemeralStore } from './lib/stores/ephemeral';
 export { createRealtime, REALTIME_CLOSE_CODES } from './lib/realtime';
 export type { Realtime, RealtimeOptions, SyncStatusPayload, NotificationPayload, NotificationTarget } from './lib/realtime';
 export { SecretBox, type KeyRingEntry } from './lib/crypto/secretbox';
-export { PasswordStrategy } from './strategies/password';
+/**
+ * A Passport strategy as Passport uses it. Typed structurally so the shipped declarations need no
+ * @types/passport-local (the password strategy is passport-local underneath).
+ */
+export interface PassportStrategy {
+  readonly name: string;
+  authenticate(req: Request, options?: object): void;
+}
+/** Checks a password for `PasswordStrategy`: the records on success, false otherwise (same for unknown users). */
+export type PasswordVerify = (meta: RequestMeta, tenant: string, email: string, password: string) => Promise<{ user: UserRecord; tenant: TenantRecord } | false>;
+/**
+ * passport-local with the tenant from the body, `{tenant, email, password}` (`defaultTenant` when it
+ * has none). The plugin registers one as `stepup-password`; a host rarely builds its own.
+ */
+export const PasswordStrategy: new (verify: PasswordVerify, meta: (req: Request) => RequestMeta, defaultTenant?: string) => PassportStrategy = LocalPasswordStrategy;
+export type PasswordStrategy = PassportStrategy;
 export { CodeStrategy, CODE_STRATEGIES, type CodeSpec } from './strategies/code';
 export { sendError } from './routes/http';
+/** What every route answers (the browser client's types, `passport-stepup/client`, are the same). */
+export type {
+  SessionUser,
+  SessionState,
+  SessionView,
+  LoginInput,
+  LoginResponse,
+  CodeInput,
+  ChallengeResponse,
+  CodeSent,
+  StepUpResponse,
+  TotpEnrolment,
+  EnrolmentConfirmed,
+  MethodStatus,
+  MfaStatus,
+  BackupCodes,
+  RegisterInput,
+  TenantView,
+  AdminUserView,
+  AuditEventView,
+  TenantCreated,
+  CreateTenantInput,
+  CreateUserInput,
+  UserCreated,
+  UserList,
+  AuditList,
+  UserDisabledChange,
+  ErrorBody,
+} from './client/types';
 export { securityEventView } from './lib/admin/views';
 export type { Method, Role, TenantPolicy, TenantRecord, UserRecord, StepUpUser, AuditEvent, RequestMeta } from './lib/types';
 export { DEFAULT_POLICY, METHODS } from './lib/types';
@@ -76,7 +127,7 @@ export interface StepUp {
   requireAuth(options?: RequireAuthOptions): RequestHandler;
   requireStepUp(options?: RequireStepUpOptions): RequestHandler;
   /** The Passport strategies the plugin registered (by Passport name). */
-  strategies: { password: PasswordStrategy; codes: CodeStrategy[] };
+  strategies: { password: PassportStrategy; codes: CodeStrategy[] };
   stores: { users: UserStore; tenants: TenantStore; audit: AuditStore; sessions: Store; ensureIndexes(): Promise<void> };
   events: StepUpEvents;
   /**
@@ -128,7 +179,7 @@ export function createStepUp(options: StepUpOptions): StepUp {
   const passport = (ctx.opts.passport ?? defaultPassport) as PassportLike;
 
   const strategies = {
-    password: new PasswordStrategy((meta, tenant, email, password) => verifyPassword(ctx, meta, tenant, email, password), metaOf),
+    password: new LocalPasswordStrategy((meta, tenant, email, password) => verifyPassword(ctx, meta, tenant, email, password), metaOf, ctx.opts.defaultTenant),
     codes: CODE_STRATEGIES.map((spec) => new CodeStrategy(spec, { target: (req) => factorTarget(ctx, req), meta: metaOf, verify: (a) => verifySecondFactor(ctx, a) })),
   };
   passport.use(strategies.password.name, strategies.password as never);
@@ -158,7 +209,7 @@ export function createStepUp(options: StepUpOptions): StepUp {
   const errors = errorHandler(ctx);
   const router = Router();
   router.use(originCheck(ctx), ...jsonOnly());
-  router.use(authRoutes(ctx, passport));
+  router.use(authRoutes(ctx, passport, ctx.opts.defaultTenant));
   router.use('/mfa', mfaRoutes(ctx));
   router.use('/mfa', oobRoutes(ctx));
   router.use('/mfa', webauthnRoutes(ctx));

@@ -30,5 +30,7 @@ module.exports = {
       moduleNameMapper: { ...common.moduleNameMapper, '^express$': 'express4' },
     },
     { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'] },
+    // The packed package in a consumer's app (builds and packs once per run).
+    { ...common, displayName: 'package', testMatch: ['<rootDir>/test/package/**/*.test.ts'] },
   ],
 };

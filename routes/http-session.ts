@@ -250,6 +250,19 @@ export function sessionMiddleware(ctx: StepUpContext, passport: PassportLike, st
       next();
     });
   };
+  // express-session silently drops a Secure cookie on a request it does not see as TLS: the login
+  // answers 200 and the next request is anonymous. Say so once, at the first such request.
+  let warned = false;
+  const secureCheck: RequestHandler = (req, _res, next) => {
+    if (!warned && s.secureCookie === true && !req.secure) {
+      warned = true;
+      ctx.logger.warn(
+        'session.secureCookie is true but this request is plain http (no TLS, or `trust proxy` is not set so X-Forwarded-Proto is ignored): browsers get no session cookie and every login seems to do nothing. Serve over https, set app.set("trust proxy", <hops>) behind a TLS proxy, or use secureCookie: "auto" in development.',
+        { path: req.path },
+      );
+    }
+    next();
+  };
   const passportSession = passport.session();
   const passportChecked: RequestHandler = (req, res, next) => {
     passportSession(req, res, (err?: unknown) => {
@@ -293,7 +306,7 @@ export function sessionMiddleware(ctx: StepUpContext, passport: PassportLike, st
         sendError(res, new StepUpError('unavailable'));
       });
   };
-  return [failClosed, passportChecked, timeouts];
+  return [secureCheck, failClosed, passportChecked, timeouts];
 }
 
 /**
