@@ -85,7 +85,10 @@ export interface DeviceList {
 /** `POST /auth/login`. */
 export type LoginResponse =
   | { state: 'authenticated'; aal: 1; user: SessionUser; enrollmentDeadline?: string }
-  | { state: 'mfa_required' | 'enrollment_required'; methods: Method[]; expiresAt: string }
+  /** A remembered browser stood in for the second factor (aal 2, but no factor proof: step-ups still ask). */
+  | { state: 'authenticated'; aal: 2; user: SessionUser; amr: ['remembered_device']; rememberedDevice: true }
+  /** `rememberDeviceDays`: the challenge may offer "Remember this browser for N days". */
+  | { state: 'mfa_required' | 'enrollment_required'; methods: Method[]; expiresAt: string; rememberDeviceDays?: number }
   | { state: 'verification_required'; expiresAt: string };
 
 export interface LoginInput {
@@ -109,6 +112,8 @@ export interface ChallengeResponse {
   amr?: Method[];
   /** The last factor was a passkey. */
   phishing_resistant?: boolean;
+  /** Set when `remember: true` was asked and the tenant allows it: this browser is remembered until `expiresAt`. */
+  rememberedDevice?: { id: string; expiresAt: string };
 }
 
 /** `POST /auth/mfa/{email,sms}/send`, `/enroll`, `POST /auth/verify-email/resend`: 202. */
