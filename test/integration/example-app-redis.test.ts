@@ -61,7 +61,7 @@ describeWithRedis('example app on Redis: two processes, one Redis', () => {
     await request(a.url).post('/api/sync/start').set('cookie', cookie).set('origin', ORIGIN).set('content-type', 'application/json').send('{}').expect(202);
     while (queue.length) queue.shift()!();
     await until(() => frames.some((f) => f.status === 'completed'));
-    expect(frames.filter((f) => f.type === 'syncStatus').map((f) => f.progress)).toEqual([0, 20, 50, 70, 100]);
+    expect(frames.filter((f) => f.type === 'syncStatus').map((f) => f.progress)).toEqual([0, 10, 30, 55, 75, 90, 100]);
 
     const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
     await request(a.url).post('/auth/logout').set('cookie', cookie).set('origin', ORIGIN).expect(204);
