@@ -168,6 +168,8 @@ export async function useRememberedDevice(
     const now = ctx.now();
     const fresh = await ctx.users.findById(user.tenantId, user.id);
     if (!fresh || fresh.disabledAt) return null;
+    // A second-factor lock (someone guessing codes) is not lifted by a remembered browser either.
+    if (fresh.lockedUntil && new Date(fresh.lockedUntil).getTime() > now) return null;
     const device = liveDevices(fresh, tenant.policy, now).find((d) => d.id === t.deviceId);
     if (!device || !matches(ctx, device.hash, user.tenantId, user.id, t.deviceId, t.secret)) return null;
     const token = newToken(ctx, user.tenantId, user.id, device.id);

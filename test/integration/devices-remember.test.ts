@@ -125,6 +125,14 @@ describeWithRedis('remembered devices', () => {
     expectError(await request(t.app).post('/auth/login').set('Cookie', cookie.split(';')[0]!).send({ tenant: 'acme', email: 'alice@acme.test', password: 'wrong' }), 'invalid_credentials', 401);
   });
 
+  it('does not lift a second-factor lock', async () => {
+    const { cookie } = await remembered();
+    await t.users.update(acme.id, alice.id, { lockedUntil: new Date(t.clock.now() + 600_000), lockCount: 1 });
+    expect((await withCookie(cookie).expect(200)).body.state).toBe('mfa_required');
+    t.clock.advance(601);
+    expect((await withCookie(cookie).expect(200)).body.state).toBe('authenticated');
+  });
+
   it('two logins racing with one token: exactly one skips the factor', async () => {
     const { cookie } = await remembered();
     const states = (await Promise.all([withCookie(cookie), withCookie(cookie), withCookie(cookie)])).map((r) => r.body.state).sort();
