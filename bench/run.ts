@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   try {
     if (want('1')) await step('1', async () => void ({ pluginP99 } = await guardedRequest(redis.url, seconds)));
     if (want('2')) await step('2', () => totpVerification(full ? 200_000 : 50_000));
-    if (want('3')) await step('3', () => fullLogin(redis.url, seconds, full ? 1500 : 300));
+    if (want('3')) await step('3', () => fullLogin(redis.url, seconds, full ? 2500 : 700));
     if (want('4')) await step('4', () => challengeUnderAttack(redis.url, seconds, pluginP99));
     if (want('6')) await step('6', () => workersScaling(redis.url, seconds));
     if (want('8')) await step('8', async () => (await import('./scenarios/require')).requireTime(full ? 30 : 10));

@@ -71,8 +71,25 @@ async function sessionBaseline(): Promise<void> {
   console.log(JSON.stringify({ port, cookie }));
 }
 
+/**
+ * Counts the commands this process sends to Redis, by name (a script counts once: one round trip),
+ * read by the bench at `GET /bench/redis`. `INFO commandstats` would also count the commands a script
+ * runs inside Redis; this counts what the client asks for.
+ */
+function countCommands(redis: Redis): () => Record<string, number> {
+  const counts: Record<string, number> = {};
+  const send = redis.sendCommand.bind(redis);
+  redis.sendCommand = ((cmd: { name: string }, ...rest: unknown[]) => {
+    const name = cmd.name.toLowerCase();
+    counts[name] = (counts[name] ?? 0) + 1;
+    return (send as (...a: unknown[]) => unknown)(cmd, ...rest);
+  }) as typeof redis.sendCommand;
+  return () => ({ ...counts });
+}
+
 async function plugin(): Promise<void> {
   const redis = new Redis(redisUrl);
+  const counted = countCommands(redis);
   const users = new MemoryUserStore();
   const tenants = new MemoryTenantStore();
   const stepUp = createStepUp({
@@ -85,8 +102,16 @@ async function plugin(): Promise<void> {
     passport: new Passport(),
     lockout: { maxFailures: 10, lockSeconds: 900 },
     passwordLimits: { perAccount: 100, perIp: 100000, lockSeconds: 60 },
+    // BENCH_SHIELD / BENCH_PASSWORD: JSON options for the shield and the argon2 queue (scenarios 3, 4).
+    ...(process.env.BENCH_SHIELD ? { shield: JSON.parse(process.env.BENCH_SHIELD) as object } : {}),
+    ...(process.env.BENCH_PASSWORD ? { password: JSON.parse(process.env.BENCH_PASSWORD) as object } : {}),
   });
   const app = express();
+  // The load generator gives each simulated client its own address in X-Forwarded-For.
+  app.set('trust proxy', 'loopback');
+  app.get('/bench/redis', (_req, res) => {
+    res.json(counted());
+  });
   app.use(stepUp.session);
   app.use('/auth', stepUp.router);
   app.get('/guarded', stepUp.requireAuth({ aal: 2 }), (req, res) => {

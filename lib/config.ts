@@ -104,8 +104,8 @@ export interface StepUpOptions {
   /** Password guessing per (tenant, email) and per IP. */
   passwordLimits?: { perAccount?: number; perIp?: number; lockSeconds?: number };
   /**
-   * `password.concurrency`: argon2id computations at once (default: the libuv pool size minus one, at
-   * least 1, so other work keeps a thread); `password.maxQueued`: logins that may wait for one (default
+   * `password.concurrency`: argon2id computations at once (default: one fewer than the libuv pool and
+   * than the CPUs, at least 1, so other work keeps a thread and the event loop a core); `password.maxQueued`: logins that may wait for one (default
    * 64); beyond that a login is refused with 503 `unavailable` instead of piling up.
    */
   password?: { minLength?: number; maxLength?: number; argon2?: Argon2Params; concurrency?: number; maxQueued?: number };
@@ -193,8 +193,8 @@ const schema = z.strictObject({
       routerPath: z.string().regex(/^(\/[^/?#]+)*$/).default('/auth'),
       ipBurst: int(1, 1_000_000).default(120),
       ipPerMinute: int(1, 1_000_000).default(60),
-      sessionBurst: int(1, 1_000_000).default(30),
-      sessionPerMinute: int(1, 1_000_000).default(30),
+      sessionBurst: int(1, 1_000_000).default(10),
+      sessionPerMinute: int(1, 1_000_000).default(6),
       maxKeys: int(100, 10_000_000).default(100_000),
       delayMs: int(0, 60_000).default(1000),
       redis: z.boolean().default(false),
@@ -232,6 +232,9 @@ const schema = z.strictObject({
     })
     .prefault({}),
 });
+
+/** The options schema, for generated docs (scripts/options-doc.ts): not part of the public API. */
+export { schema as optionsSchema };
 
 type Parsed = z.infer<typeof schema>;
 

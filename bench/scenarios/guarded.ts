@@ -41,7 +41,8 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 export async function guardedRequest(redisUrl: string, seconds: number): Promise<{ pluginP99: number }> {
   const variants = ['bare', 'session', 'plugin'] as const;
   const servers = await Promise.all(variants.map((v) => startServer(v, { REDIS_URL: redisUrl })));
-  const rounds = Math.max(3, Math.round(seconds / 2));
+  // At least 9 rounds of 2 s per server (the machine is noisy: the per-round ratio and its spread are printed).
+  const rounds = Math.max(9, Math.round(seconds / 2));
   const per: Record<string, { rps: number[]; p50: number[]; p99: number[]; cmds: number[]; cpu: number[] }> = {};
   const cpuOf = async (port: number) => ((await (await fetch(`http://127.0.0.1:${port}/bench/cpu`)).json()) as { cpu: number }).cpu;
   try {
@@ -75,10 +76,15 @@ export async function guardedRequest(redisUrl: string, seconds: number): Promise
   const sc = '1 guarded request';
   record({ scenario: sc, metric: 'bare express', value: b.rps, unit: 'req/s', baseline: null, baselineValue: null, better: 'higher' });
   record({ scenario: sc, metric: 'session baseline (express-session + connect-redis + passport)', value: s.rps, unit: 'req/s', baseline: 'bare express', baselineValue: b.rps, better: 'higher' });
-  const ratio = p.rps / s.rps;
-  record({ scenario: sc, metric: 'plugin requireAuth({aal:2})', value: p.rps, unit: 'req/s', baseline: 'session baseline', baselineValue: s.rps, better: 'higher', target: '>= 0.95', met: ratio >= 0.95 });
+  // The ratio of each round (the plugin and the baseline measured back to back), then the median.
+  const ratios = per.plugin!.rps.map((x, i) => x / per.session!.rps[i]!);
+  const cpuRatios = per.plugin!.cpu.map((x, i) => x / per.session!.cpu[i]!);
+  const ratio = median(ratios);
+  const spread = (xs: number[]) => `${Math.min(...xs).toFixed(2)}-${Math.max(...xs).toFixed(2)}`;
+  record({ scenario: sc, metric: `plugin requireAuth({aal:2}), median of ${rounds} per-round ratios (spread ${spread(ratios)})`, value: p.rps, unit: 'req/s', baseline: 'session baseline', baselineValue: s.rps, ratio, better: 'higher', target: '>= 0.95', met: ratio >= 0.95 });
   record({ scenario: sc, metric: 'session baseline CPU per request', value: s.cpu, unit: 'us', baseline: 'bare express', baselineValue: b.cpu, better: 'lower' });
-  record({ scenario: sc, metric: 'plugin CPU per request', value: p.cpu, unit: 'us', baseline: 'session baseline', baselineValue: s.cpu, better: 'lower', target: '<= 1.05 (same as >= 0.95 throughput)', met: p.cpu / s.cpu <= 1.05 });
+  const cpuRatio = median(cpuRatios);
+  record({ scenario: sc, metric: `plugin CPU per request, median of per-round ratios (spread ${spread(cpuRatios)})`, value: p.cpu, unit: 'us', baseline: 'session baseline', baselineValue: s.cpu, ratio: cpuRatio, better: 'lower', target: '<= 1.05 (same as >= 0.95 throughput)', met: cpuRatio <= 1.05 });
   record({ scenario: sc, metric: 'plugin p50 latency', value: p.p50, unit: 'ms', baseline: 'session baseline p50', baselineValue: s.p50, better: 'lower' });
   record({ scenario: sc, metric: 'plugin p99 latency', value: p.p99, unit: 'ms', baseline: 'session baseline p99', baselineValue: s.p99, better: 'lower' });
   record({ scenario: sc, metric: 'plugin Redis commands per request', value: p.cmds, unit: 'cmds', baseline: 'session baseline', baselineValue: s.cmds, better: 'lower', target: 'equal', met: Math.abs(p.cmds - s.cmds) < 0.05 });

@@ -1,4 +1,5 @@
 import { hash, verify, type Algorithm } from '@node-rs/argon2';
+import { availableParallelism } from 'node:os';
 import { StepUpError } from '../errors';
 
 // `Algorithm` is a const enum with no runtime object: name the value once (Argon2id = 2).
@@ -19,8 +20,15 @@ export const libuvPoolSize = (): number => {
   return Number.isInteger(n) && n > 0 ? n : 4;
 };
 
+/**
+ * One fewer than the libuv pool (a thread stays free for file reads, DNS lookups and other requests'
+ * async crypto) and one fewer than the CPUs (a core stays free for the event loop, so other users'
+ * requests are served while logins queue); at least 1.
+ */
+export const defaultConcurrency = (): number => Math.max(1, Math.min(libuvPoolSize() - 1, availableParallelism() - 1));
+
 export interface PasswordQueueOptions {
-  /** Computations at once. Default: the libuv pool size minus one (at least 1): one thread stays free for other work. */
+  /** Computations at once. Default `defaultConcurrency()`: a libuv thread and a CPU stay free for other work. */
   concurrency?: number;
   /** Callers that may wait for a slot (default 64); one more is refused with 503 `unavailable`. */
   maxQueued?: number;
@@ -38,7 +46,7 @@ export class PasswordQueue {
   private readonly waiting: Array<() => void> = [];
 
   constructor(o: PasswordQueueOptions = {}) {
-    this.concurrency = o.concurrency ?? Math.max(1, libuvPoolSize() - 1);
+    this.concurrency = o.concurrency ?? defaultConcurrency();
     this.maxQueued = o.maxQueued ?? 64;
     if (!(Number.isInteger(this.concurrency) && this.concurrency >= 1)) throw new TypeError('PasswordQueue: `concurrency` must be an integer >= 1');
     if (!(Number.isInteger(this.maxQueued) && this.maxQueued >= 0)) throw new TypeError('PasswordQueue: `maxQueued` must be an integer >= 0');

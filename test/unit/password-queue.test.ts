@@ -1,5 +1,6 @@
 import { PasswordHasher, PasswordQueue, libuvPoolSize } from '../../lib/crypto/passwords';
 import { StepUpError } from '../../lib/errors';
+import { availableParallelism } from 'node:os';
 
 const FAST = { memoryCost: 1024, timeCost: 1, parallelism: 1 };
 
@@ -49,8 +50,8 @@ describe('PasswordQueue (bounded argon2id)', () => {
     await expect(q.run(async () => 2)).resolves.toBe(2);
   });
 
-  it('by default leaves one libuv thread for other work', () => {
-    expect(new PasswordQueue().concurrency).toBe(Math.max(1, libuvPoolSize() - 1));
+  it('by default leaves one libuv thread and one CPU for other work', () => {
+    expect(new PasswordQueue().concurrency).toBe(Math.max(1, Math.min(libuvPoolSize() - 1, availableParallelism() - 1)));
     expect(() => new PasswordQueue({ concurrency: 0 })).toThrow(TypeError);
     expect(() => new PasswordQueue({ maxQueued: -1 })).toThrow(TypeError);
   });
