@@ -15,6 +15,8 @@ const PAGES_DIR = __dirname;
 const PUBLIC_DIR = path.join(__dirname, '..', 'public');
 /** passport-stepup's browser client (`passport-stepup/client`), served at `/assets/client/<name>.js`. */
 const CLIENT_DIR = path.join(__dirname, '..', '..', 'client');
+/** @simplewebauthn/browser's ES module build (passkeys), served at `/assets/simplewebauthn/<path>`. */
+const WEBAUTHN_BROWSER_DIR = path.join(path.dirname(require.resolve('@simplewebauthn/browser/package.json')), 'esm');
 
 /** Page name -> path it is served at. */
 export const PAGES: Record<string, string> = {
@@ -67,7 +69,20 @@ function loadPage(name: string, devOutbox: boolean): string {
  * checks them against it); served, that module is `/assets/client/<name>.js`, next to the page's own.
  */
 export function rewriteClientImports(js: string): string {
-  return js.replace(/(\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(['"])\.\.\/\.\.\/client\//g, '$1$2./client/');
+  return js
+    .replace(/(\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(['"])\.\.\/\.\.\/client\//g, '$1$2./client/')
+    .replace(/(\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(['"])@simplewebauthn\/browser\2/g, '$1$2./simplewebauthn/index.js$2');
+}
+
+/** Every `.js` under `dir` (relative path -> source), for a library's ES module build. */
+function esmFiles(dir: string, prefix = ''): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const rel = `${prefix}${entry.name}`;
+    if (entry.isDirectory()) for (const [k, v] of esmFiles(path.join(dir, entry.name), `${rel}/`)) out.set(k, v);
+    else if (entry.name.endsWith('.js')) out.set(rel, readFileSync(path.join(dir, entry.name), 'utf8'));
+  }
+  return out;
 }
 
 /** Every `*.ts` of `dir` as an ES2020 module; import specifiers already end in `.js`. */
@@ -92,6 +107,7 @@ export function pagesRouter(opts: { devOutbox: boolean }): Router {
   const pages = new Map(Object.entries(PAGES).map(([name, at]) => [at, loadPage(name, opts.devOutbox)]));
   const scripts = transpileAssets();
   const clientScripts = transpileAssets(CLIENT_DIR);
+  const webauthnScripts = esmFiles(WEBAUTHN_BROWSER_DIR);
   const statics = new Map<string, { type: string; body: Buffer }>();
   for (const file of readdirSync(PUBLIC_DIR)) {
     const type = STATIC_TYPES[path.extname(file)];
@@ -116,6 +132,12 @@ export function pagesRouter(opts: { devOutbox: boolean }): Router {
   });
   r.get('/assets/client/:file', (req, res, next) => {
     const js = clientScripts.get(req.params.file);
+    if (js === undefined) return next();
+    res.set('Cache-Control', 'no-cache').type('text/javascript; charset=utf-8').send(js);
+  });
+  // The passkey pages' browser library: its files import each other by relative path.
+  r.get(/^\/assets\/simplewebauthn\/([a-zA-Z0-9_/.-]+\.js)$/, (req, res, next) => {
+    const js = webauthnScripts.get((req.params as unknown as string[])[0] ?? '');
     if (js === undefined) return next();
     res.set('Cache-Control', 'no-cache').type('text/javascript; charset=utf-8').send(js);
   });

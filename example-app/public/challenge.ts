@@ -1,6 +1,7 @@
 import type { CodeMethod, Method } from '../../client/index.js';
 import { ApiError, client, getSession } from './api.js';
 import { setupCodeInput } from './codeinput.js';
+import { describePasskeyError, passkeyAnswer, passkeysSupported } from './passkeys.js';
 import { $, busy, clearError, clearInvalid, markInvalid, requireState, showError, signOut } from './ui.js';
 
 const HINTS: Record<CodeMethod, { label: string; hint: string }> = {
@@ -38,7 +39,7 @@ async function main(): Promise<void> {
   $('remember-label').textContent = `Remember this browser for ${rememberDays} day${rememberDays === 1 ? '' : 's'}`;
   const remember = (): boolean => rememberDays > 0 && $<HTMLInputElement>('remember').checked;
 
-  const current = (): CodeMethod => (radios.find((r) => r.checked)?.value ?? methods[0]) as CodeMethod;
+  const current = (): CodeMethod => (radios.find((r) => r.checked)?.value ?? methods.find((m) => m !== 'webauthn') ?? 'totp') as CodeMethod;
   const select = (m: CodeMethod) => {
     $('code-label').textContent = HINTS[m].label;
     $('code-hint').textContent = HINTS[m].hint;
@@ -79,6 +80,24 @@ async function main(): Promise<void> {
   });
 
   $('restart').addEventListener('click', () => void signOut('/login'));
+
+  // A passkey: the browser signs the server's challenge; the answer goes to the same challenge route.
+  const passkeyButton = $<HTMLButtonElement>('use-passkey');
+  $('passkey-row').hidden = !(methods.includes('webauthn') && passkeysSupported());
+  form.hidden = !methods.some((m) => m !== 'webauthn');
+  passkeyButton.addEventListener('click', async () => {
+    clearError(error);
+    try {
+      await busy(passkeyButton, async () => {
+        const response = await passkeyAnswer();
+        await client.challenge({ method: 'webauthn', response, ...(remember() ? { remember: true } : {}) });
+      });
+      location.assign('/');
+    } catch (err) {
+      if (err instanceof ApiError && RESTART.has(err.code)) return dropped(/wrong codes/i.test(err.message));
+      showError(error, describePasskeyError(err) ?? err);
+    }
+  });
 
   // A wrong code before a 410 means the sign-in ended for too many wrong codes, not for time.
   let wrongCodes = 0;

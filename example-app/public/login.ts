@@ -1,6 +1,7 @@
 import { ApiError, client } from './api.js';
 import { LIFECYCLE_SENTENCES } from './messages.js';
 import { safeNext } from './next.js';
+import { describePasskeyError, passkeyLogin, passkeysSupported } from './passkeys.js';
 import {
   $,
   busy,
@@ -136,6 +137,33 @@ async function main(): Promise<void> {
   };
   tenant.addEventListener('input', links);
   links();
+
+  // "Sign in with a passkey" only where the organisation allows it: the options route answers 403 otherwise.
+  const passkeyRow = $('passkey-login-row');
+  const passkeyButton = $<HTMLButtonElement>('passkey-login');
+  let probed = '';
+  const probePasskeys = async () => {
+    const slug = tenant.value.trim().toLowerCase();
+    if (!passkeysSupported() || slug === probed) return;
+    probed = slug;
+    passkeyRow.hidden = true;
+    if (!SLUG_RE.test(slug)) return;
+    const allowed = await client.passkeyLoginOptions(slug).then(() => true, () => false);
+    if (probed === slug) passkeyRow.hidden = !allowed;
+  };
+  tenant.addEventListener('change', () => void probePasskeys());
+  void probePasskeys();
+  passkeyButton.addEventListener('click', async () => {
+    clearError(error);
+    const slug = tenant.value.trim().toLowerCase();
+    try {
+      await busy(passkeyButton, () => passkeyLogin(slug));
+      rememberTenant(slug);
+      location.assign(safeNext(params.get('next'), location.origin));
+    } catch (err) {
+      showError(error, describePasskeyError(err) ?? err);
+    }
+  });
 
   if (session.state === 'verification_required') showVerify();
   else (tenant.value ? email : tenant).focus();

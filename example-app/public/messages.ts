@@ -84,6 +84,7 @@ export function describeError(err: unknown, overrides: Record<string, string> = 
 }
 
 export const METHOD_LABELS: Record<string, string> = {
+  webauthn: 'Passkey',
   totp: 'Authenticator app',
   backup_code: 'Backup code',
   email_otp: 'Email code',
@@ -98,6 +99,8 @@ export const EVENT_LABELS: Record<string, string> = {
   mfa_challenge_failed: 'Wrong verification code entered',
   mfa_code_sent: 'Verification code sent',
   mfa_enrolled: 'Second factor added',
+  webauthn_counter_regression: 'A passkey answered with an old counter (possible copy): refused',
+  webauthn_renamed: 'Passkey renamed',
   mfa_disabled: 'Second factor removed',
   backup_code_used: 'Backup code used',
   backup_codes_regenerated: 'New backup codes generated',

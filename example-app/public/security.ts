@@ -5,6 +5,8 @@ import { confirmAction } from './dialog.js';
 import { eventLabel, METHOD_LABELS } from './messages.js';
 import { startRealtime, stopRealtime } from './realtime-client.js';
 import { StepUpCancelled, withStepUp } from './stepup.js';
+import { addPasskey, describePasskeyError, passkeysSupported } from './passkeys.js';
+import type { PasskeyView } from '../../client/index.js';
 import { $, busy, clearError, clearInvalid, el, fmtDate, graceBanner, initAppNav, markInvalid, requireState, showError } from './ui.js';
 
 interface SecurityEvent {
@@ -26,7 +28,7 @@ function fail(err: unknown): void {
 async function loadStatus(): Promise<MfaStatus> {
   const s = await client.mfaStatus();
   for (const li of Array.from(document.querySelectorAll<HTMLElement>('.factor[data-method]'))) {
-    const m = li.dataset.method as keyof MfaStatus['methods'] | 'backup_code';
+    const m = li.dataset.method as 'totp' | 'email_otp' | 'sms_otp' | 'backup_code';
     const state = li.querySelector('.state')!;
     if (m === 'backup_code') {
       state.textContent = s.enabled
@@ -42,10 +44,49 @@ async function loadStatus(): Promise<MfaStatus> {
     (li.querySelector('[data-action="add"]') as HTMLElement).hidden = on;
     (li.querySelector('[data-action="remove"]') as HTMLElement).hidden = !on;
   }
+  renderPasskeys(s.methods.webauthn?.credentials ?? []);
   $('mfa-summary').textContent = s.enabled
     ? `On. Each sign-in asks for a second factor.${s.lastVerifiedAt ? ` Last used ${fmtDate(s.lastVerifiedAt)}.` : ''}`
     : 'Off. Anyone with your password can sign in as you. Set up a second factor below.';
   return s;
+}
+
+/** The user's passkeys, each with Rename and Remove (removing needs a fresh step-up). */
+function renderPasskeys(list: PasskeyView[]): void {
+  const ul = $('passkeys');
+  ul.replaceChildren();
+  for (const p of list) {
+    const rename = el('button', { type: 'button', className: 'secondary', textContent: 'Rename' });
+    const remove = el('button', { type: 'button', className: 'danger', textContent: 'Remove' });
+    const used = p.lastUsedAt ? `last used ${fmtDate(p.lastUsedAt)}` : 'not used yet';
+    const li = el('li', { className: 'passkey' }, el('strong', { textContent: p.name }), ` · added ${fmtDate(p.createdAt)} · ${used}${p.backedUp ? ' · synced' : ''} `, rename, remove);
+    li.dataset.id = p.id;
+    rename.addEventListener('click', async () => {
+      const name = window.prompt('New name for this passkey', p.name);
+      if (!name?.trim()) return;
+      try {
+        await client.renamePasskey(p.id, name.trim());
+        await loadStatus();
+      } catch (err) {
+        fail(err);
+      }
+    });
+    remove.addEventListener('click', async () => {
+      clearError(error);
+      notice.textContent = '';
+      const yes = await confirmAction({ title: `Remove the passkey “${p.name}”?`, text: 'You will not be able to sign in with it, and your other devices will be signed out.', confirmLabel: 'Remove passkey', danger: true });
+      if (!yes) return;
+      try {
+        await busy(remove, () => withStepUp(() => client.removePasskey(p.id)));
+        notice.textContent = 'Passkey removed. Your other devices were signed out.';
+        await loadStatus();
+        void loadEvents();
+      } catch (err) {
+        fail(err);
+      }
+    });
+    ul.append(li);
+  }
 }
 
 async function loadEvents(): Promise<void> {
@@ -90,6 +131,30 @@ async function main(): Promise<void> {
   graceBanner($('grace'), session);
   await loadStatus().catch(fail);
   void loadEvents();
+
+  const add = $<HTMLButtonElement>('add-passkey');
+  add.hidden = !passkeysSupported();
+  add.addEventListener('click', async () => {
+    clearError(error);
+    notice.textContent = '';
+    try {
+      const name = $<HTMLInputElement>('passkey-name').value.trim();
+      // Adding a factor next to others needs a fresh step-up (the server says so with step_up_required).
+      const r = await busy(add, () => withStepUp(() => addPasskey(name || undefined)));
+      notice.textContent = `Passkey “${r.credential.name}” added.`;
+      $<HTMLInputElement>('passkey-name').value = '';
+      if (r.backupCodes) {
+        renderBackupCodes($('backup-codes'), r.backupCodes, session.user!.email);
+        $('new-codes').hidden = false;
+      }
+      await loadStatus();
+      void loadEvents();
+    } catch (err) {
+      const sentence = describePasskeyError(err);
+      if (sentence) showError(error, sentence);
+      else fail(err);
+    }
+  });
 
   for (const li of Array.from(document.querySelectorAll<HTMLElement>('.factor[data-method]'))) {
     const remove = li.querySelector<HTMLButtonElement>('[data-action="remove"]');

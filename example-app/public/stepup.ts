@@ -3,8 +3,12 @@ import { client } from './api.js';
 import { setupCodeInput } from './codeinput.js';
 import { describeError, METHOD_LABELS } from './messages.js';
 import { el } from './ui.js';
+import { describePasskeyError, passkeyAnswer } from './passkeys.js';
 
 export { StepUpCancelled };
+
+/** What the dialog answers: a code, or (typed as one for the client's helper) a passkey assertion. */
+type StepUpAnswer = { method: CodeMethod; code: string };
 
 /**
  * Runs `action` (a call through `client`); when the server answers `step_up_required`, the client's
@@ -19,11 +23,11 @@ export function withStepUp<T>(action: () => Promise<T>): Promise<T> {
 /** The "Confirm it's you" dialog: opened on the first question, kept open while codes are wrong. */
 class StepUpDialog {
   private dialog: HTMLDialogElement | null = null;
-  private pending: ((input: { method: CodeMethod; code: string } | null) => void) | null = null;
+  private pending: ((input: StepUpAnswer | null) => void) | null = null;
   private parts!: { error: HTMLElement; select: HTMLSelectElement; code: HTMLInputElement; confirm: HTMLButtonElement; value: () => string };
 
-  ask(ctx: StepUpPromptContext): Promise<{ method: CodeMethod; code: string } | null> {
-    if (!this.dialog) this.open(ctx.methods.filter((m): m is CodeMethod => m !== 'webauthn'));
+  ask(ctx: StepUpPromptContext): Promise<StepUpAnswer | null> {
+    if (!this.dialog) this.open(ctx.methods.filter((m): m is CodeMethod => m !== 'webauthn'), ctx.methods.includes('webauthn'));
     const { error, code, confirm } = this.parts;
     confirm.disabled = false;
     error.textContent = ctx.error ? describeError(ctx.error) : '';
@@ -41,13 +45,13 @@ class StepUpDialog {
     this.dialog = null;
   }
 
-  private answer(input: { method: CodeMethod; code: string } | null): void {
+  private answer(input: StepUpAnswer | null): void {
     const p = this.pending;
     this.pending = null;
     p?.(input);
   }
 
-  private open(methods: CodeMethod[]): void {
+  private open(methods: CodeMethod[], passkey: boolean): void {
     const dialog = el('dialog', { className: 'stepup', id: 'stepup-dialog' });
     dialog.setAttribute('aria-labelledby', 'stepup-title');
     dialog.setAttribute('aria-describedby', 'stepup-desc');
@@ -63,13 +67,16 @@ class StepUpDialog {
     const sendRow = el('div', { className: 'send-row' }, send, sendStatus);
     const confirm = el('button', { type: 'submit', className: 'primary', textContent: 'Confirm', id: 'stepup-confirm' });
     const cancel = el('button', { type: 'button', className: 'secondary', textContent: 'Cancel' });
+    const usePasskey = el('button', { type: 'button', className: 'secondary wide', textContent: 'Use a passkey', id: 'stepup-passkey' });
+    usePasskey.hidden = !passkey;
     const form = el(
       'form',
       { noValidate: true },
       el('h2', { id: 'stepup-title', textContent: 'Confirm it’s you' }),
       el('p', { id: 'stepup-desc', textContent: 'This is a sensitive action. Enter a code from your second factor to continue.' }),
       error,
-      el('div', { className: 'field' }, el('label', { htmlFor: 'stepup-method', textContent: 'Verify with' }), select),
+      usePasskey,
+      el('div', { className: 'field', hidden: methods.length === 0 }, el('label', { htmlFor: 'stepup-method', textContent: 'Verify with' }), select),
       sendRow,
       el('div', { className: 'field' }, el('label', { htmlFor: 'stepup-code', textContent: 'Code' }), code),
       el('div', { className: 'button-row' }, confirm, cancel),
@@ -95,6 +102,16 @@ class StepUpDialog {
         sendStatus.textContent = `We sent a code to ${r.sentTo}.`;
       } catch (err) {
         error.textContent = describeError(err);
+      }
+    });
+    usePasskey.addEventListener('click', async () => {
+      error.textContent = '';
+      try {
+        const response = await passkeyAnswer();
+        // The client's helper posts the answer as is to POST /auth/step-up.
+        this.answer({ method: 'webauthn', response } as unknown as StepUpAnswer);
+      } catch (err) {
+        error.textContent = describePasskeyError(err) ?? describeError(err);
       }
     });
     cancel.addEventListener('click', () => {
