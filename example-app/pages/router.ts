@@ -16,7 +16,7 @@ const PUBLIC_DIR = path.join(__dirname, '..', 'public');
 /** passport-stepup's browser client (`passport-stepup/client`), served at `/assets/client/<name>.js`. */
 const CLIENT_DIR = path.join(__dirname, '..', '..', 'client');
 /** @simplewebauthn/browser's ES module build (passkeys), served at `/assets/simplewebauthn/<path>`. */
-const WEBAUTHN_BROWSER_DIR = path.join(path.dirname(require.resolve('@simplewebauthn/browser/package.json')), 'esm');
+const WEBAUTHN_BROWSER_DIR = path.join(path.dirname(require.resolve('@simplewebauthn/browser')), '..', 'esm');
 
 /** Page name -> path it is served at. */
 export const PAGES: Record<string, string> = {

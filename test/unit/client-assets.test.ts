@@ -47,6 +47,8 @@ describe('client modules, as served to browsers', () => {
       for (const spec of specifiers(js)) {
         expect([file, spec.startsWith('../')]).toEqual([file, false]);
         if (spec.startsWith('./client/')) expect(client.has(spec.slice('./client/'.length))).toBe(true);
+        // @simplewebauthn/browser's ES module build, served at /assets/simplewebauthn/ (passkeys.js only).
+        else if (spec.startsWith('./simplewebauthn/')) expect([file, spec]).toEqual(['passkeys.js', './simplewebauthn/index.js']);
         else expect([file, spec, pages.has(spec.slice(2))]).toEqual([file, spec, true]);
       }
     }
