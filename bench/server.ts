@@ -55,12 +55,16 @@ async function bare(): Promise<void> {
 
 async function sessionBaseline(): Promise<void> {
   const redis = new Redis(redisUrl);
+  const counted = countCommands(redis);
   const passport = new Passport();
   passport.serializeUser((u, done) => done(null, u));
   passport.deserializeUser((u: Express.User, done) => done(null, u));
   const app = express();
   app.use(session({ secret: SECRET, store: new RedisStore({ client: redis, prefix: `bench:${randomBytes(4).toString('hex')}:` }), resave: false, saveUninitialized: false, name: 'sid', cookie: { httpOnly: true, sameSite: 'lax', secure: 'auto', maxAge: 43200 * 1000 } }));
   app.use(passport.session());
+  app.get('/bench/redis', (_req, res) => {
+    res.json(counted());
+  });
   app.post('/login', (req, res, next) => req.login({ ...USER, roles: [...USER.roles] }, (err) => (err ? next(err) : res.json({ ok: true }))));
   app.get('/guarded', (req, res) => {
     if (!req.isAuthenticated()) return res.status(401).end();

@@ -1,4 +1,4 @@
-import type autocannon from 'autocannon';
+import { spawn } from 'node:child_process';
 import { record, startServer } from '../lib';
 import { load, type Load } from './guarded';
 
@@ -40,30 +40,17 @@ export async function challengeUnderAttack(redisUrl: string, seconds: number, _s
       }
       return out;
     };
-    /** The attack's requests, prepared before the round starts (pending logins bought beforehand). */
-    const codeAttack = async (ip: string): Promise<autocannon.Request[]> => {
-      const pendings = await pendingLogins(40);
-      let n = 0;
-      return [
-        {
-          method: 'POST',
-          path: '/auth/mfa/challenge',
-          headers: { 'content-type': 'application/json', 'x-forwarded-for': ip },
-          body: JSON.stringify({ method: 'totp', code: '000000' }),
-          setupRequest: (req) => ({ ...req, headers: { ...(req.headers ?? {}), cookie: pendings[n++ % pendings.length]! } }),
-        },
-      ];
-    };
-    const passwordAttack = async (ip: string): Promise<autocannon.Request[]> => {
-      let n = 0;
-      return [
-        {
-          method: 'POST',
-          path: '/auth/login',
-          headers: { 'content-type': 'application/json', 'x-forwarded-for': ip },
-          setupRequest: (req) => ({ ...req, body: JSON.stringify({ tenant: 'acme', email: `user${2 + (n++ % (users - 2))}@acme.test`, password: 'wrong password 123' }) }),
-        },
-      ];
+    /** The attacker, in its own process (bench/attack-load.ts); pending logins are bought before the round. */
+    const attacker = async (kind: 'codes' | 'passwords', ip: string): Promise<() => Promise<Load>> => {
+      const cookies = kind === 'codes' ? await pendingLogins(40) : undefined;
+      return () =>
+        new Promise<Load>((resolve, reject) => {
+          const env = { ...process.env, ATTACK: JSON.stringify({ base, seconds: roundSeconds + 1, connections: 200, kind, ip, cookies, users }) };
+          const c = spawn(process.execPath, ['--import', 'tsx', 'bench/attack-load.ts'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+          let out = '';
+          c.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+          c.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as Load) : reject(new Error(`attack load exited with ${code}`))));
+        });
     };
     const check = (l: Load, what: string) => {
       if ((l.statuses['200'] ?? 0) !== l.total) throw new Error(`guarded requests failed ${what}: ${JSON.stringify(l.statuses)}`);
@@ -76,13 +63,16 @@ export async function challengeUnderAttack(redisUrl: string, seconds: number, _s
         // One attacker address for all rounds: its first round spends the address's burst, the later
         // ones show the steady state (each round's figure is printed). The 40 pending logins of (a) are
         // bought anew each round from other addresses (a login per address), as a botnet would.
-        const requests = kind === 'codes' ? await codeAttack('203.0.113.10') : await passwordAttack('203.0.113.11');
+        const attack = await attacker(kind, kind === 'codes' ? '203.0.113.10' : '203.0.113.11');
         const a = await victim();
         check(a, 'without attack');
         alone.push(a);
-        const [attack, v] = await Promise.all([load(base, { seconds: roundSeconds, connections: 200, requests }), victim()]);
+        // The attacker's process starts first (about 0.3 s to load) and runs 1 s longer: it covers the victim's round.
+        const running = attack();
+        await new Promise((r) => setTimeout(r, 400));
+        const [a2, v] = await Promise.all([running, victim()]);
         check(v, `during the ${kind} attack`);
-        during[kind].attack.push(attack);
+        during[kind].attack.push(a2);
         during[kind].victim.push(v);
       }
     }

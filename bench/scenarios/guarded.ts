@@ -44,6 +44,8 @@ export async function guardedRequest(redisUrl: string, seconds: number): Promise
   // At least 9 rounds of 2 s per server (the machine is noisy: the per-round ratio and its spread are printed).
   const rounds = Math.max(9, Math.round(seconds / 2));
   const per: Record<string, { rps: number[]; p50: number[]; p99: number[]; cmds: number[]; cpu: number[] }> = {};
+  const sentOf = async (port: number) => Object.values((await (await fetch(`http://127.0.0.1:${port}/bench/redis`)).json()) as Record<string, number>).reduce((a, b) => a + b, 0);
+  const sent: Record<string, number[]> = { session: [], plugin: [] };
   const cpuOf = async (port: number) => ((await (await fetch(`http://127.0.0.1:${port}/bench/cpu`)).json()) as { cpu: number }).cpu;
   try {
     for (const [i, v] of variants.entries()) {
@@ -55,8 +57,10 @@ export async function guardedRequest(redisUrl: string, seconds: number): Promise
         const info = servers[i]!.info;
         const before = await commandCount(redisUrl);
         const cpu0 = await cpuOf(info.port as number);
+        const sent0 = v === 'bare' ? 0 : await sentOf(info.port as number);
         const res = await load(`http://127.0.0.1:${info.port as number}/guarded`, { seconds: 2, connections: 10, cookie: info.cookie as string | undefined });
         const cpu1 = await cpuOf(info.port as number);
+        if (v !== 'bare') sent[v]!.push(((await sentOf(info.port as number)) - sent0) / res.total);
         const after = await commandCount(redisUrl);
         per[v]!.cpu.push((cpu1 - cpu0) / res.total);
         if ((res.statuses['200'] ?? 0) !== res.total) throw new Error(`${v}: not every guarded request answered 200: ${JSON.stringify(res.statuses)}`);
@@ -87,6 +91,11 @@ export async function guardedRequest(redisUrl: string, seconds: number): Promise
   record({ scenario: sc, metric: `plugin CPU per request, median of per-round ratios (spread ${spread(cpuRatios)})`, value: p.cpu, unit: 'us', baseline: 'session baseline', baselineValue: s.cpu, ratio: cpuRatio, better: 'lower', target: '<= 1.05 (same as >= 0.95 throughput)', met: cpuRatio <= 1.05 });
   record({ scenario: sc, metric: 'plugin p50 latency', value: p.p50, unit: 'ms', baseline: 'session baseline p50', baselineValue: s.p50, better: 'lower' });
   record({ scenario: sc, metric: 'plugin p99 latency', value: p.p99, unit: 'ms', baseline: 'session baseline p99', baselineValue: s.p99, better: 'lower' });
-  record({ scenario: sc, metric: 'plugin Redis commands per request', value: p.cmds, unit: 'cmds', baseline: 'session baseline', baselineValue: s.cmds, better: 'lower', target: 'equal', met: Math.abs(p.cmds - s.cmds) < 0.05 });
+  // Two counts: what the server sends (round trips: a script is one) and what Redis runs (INFO
+  // commandstats: a script's inner commands count too).
+  const ps = median(sent.plugin!);
+  const ss = median(sent.session!);
+  record({ scenario: sc, metric: 'plugin Redis commands sent per request (round trips: one EVAL loads the session and checks the revocation mark; the baseline sends GET + EXPIRE)', value: ps, unit: 'cmds', baseline: 'session baseline', baselineValue: ss, better: 'lower', target: '<= baseline', met: ps <= ss + 0.05 });
+  record({ scenario: sc, metric: 'plugin Redis commands run inside Redis per request (INFO commandstats: EVAL + GET session + GET mark)', value: p.cmds, unit: 'cmds', baseline: 'session baseline', baselineValue: s.cmds, better: 'lower', target: 'equal', met: Math.abs(p.cmds - s.cmds) < 0.05 });
   return { pluginP99: p.p99 };
 }
