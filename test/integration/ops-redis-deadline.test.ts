@@ -12,7 +12,7 @@ import { describeWithRedis } from '../helpers/services';
 import { freePort, startRedis } from '../helpers/private-redis';
 
 const DEADLINE_MS = 300;
-const MARGIN_MS = 250;
+const MARGIN_MS = 1500; // generous: CI shares two cores with other suites
 
 
 
