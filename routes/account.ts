@@ -1,25 +1,15 @@
 import { Router, type RequestHandler } from 'express';
-import { z } from 'zod';
 import type { StepUpContext } from '../lib/context';
 import { requireAuth } from './guards';
 import type { Lifecycle } from '../lib/account/index';
-import { TOKEN_PATTERN } from '../lib/account/tokens';
 import { changePassword } from '../lib/account/password';
-import { body, fields, h, metaOf } from './http';
+import { body, h, metaOf } from './http';
 import { end, mfaOf, pendingOf, subjectRef, update } from './http-session';
 import { loadSubject } from '../lib/auth/subject';
 import { securityEventView } from '../lib/admin/views';
 import { keptAfterCredentialChange } from '../lib/state/machine';
 
-// Bounded here only against abuse (argon2 input); the configured 8..256 character rule is in lib/.
-const newPassword = z.string().max(1024);
-const passwordBody = z.strictObject({ currentPassword: z.string().min(1).max(1024), newPassword });
-const registerBody = z.strictObject({ tenant: fields.tenant, email: fields.email, password: newPassword, name: z.string().trim().min(1).max(200).optional() });
-const forgotBody = z.strictObject({ tenant: fields.tenant, email: fields.email });
-const token = z.string().regex(TOKEN_PATTERN);
-const verifyBody = z.strictObject({ token });
-const resetBody = z.strictObject({ token, newPassword });
-const empty = z.strictObject({});
+import { accountEmpty as empty, forgotBody, passwordBody, registerBody, resetBody, verifyBody } from './schemas';
 
 const noStore: RequestHandler = (_req, res, next) => {
   res.set('Cache-Control', 'no-store');

@@ -4,32 +4,18 @@ import type { StepUpContext } from '../lib/context';
 import { StepUpError } from '../lib/errors';
 import { requireAuth, requireStepUp } from './guards';
 import { provisionTenant, provisionUser, resetUserMfa, setUserDisabled, updateTenantPolicy } from '../lib/admin/actions';
-import { policyPatchSchema, policyView } from '../lib/admin/policy';
+import { policyView } from '../lib/admin/policy';
 import { loadActor, tenantInScope, type Actor } from '../lib/admin/scope';
 import { auditView, tenantView, userView } from '../lib/admin/views';
 import type { TenantRecord } from '../lib/types';
-import { body, fields, h, metaOf, sendError } from './http';
+import { body, h, metaOf, sendError } from './http';
 
 // Every route: aal 2, then admin or superadmin (re-read from the store), then the path's tenant
 // checked against the actor: a superadmin may act on every tenant, an admin on its own only
 // (another slug: 403 `forbidden`; a user id of another tenant under its own slug: 404 `not_found`).
 // Tenant hints in headers, query or body are never read; bodies are strict (unknown field: 400).
 
-const name = z.string().trim().min(1).max(200);
-const createTenantBody = z.strictObject({
-  slug: fields.tenant,
-  name,
-  policy: policyPatchSchema.optional(),
-  admin: z.strictObject({ email: fields.email, name: name.optional() }),
-});
-const createUserBody = z.strictObject({ email: fields.email, name: name.optional(), role: z.enum(['user', 'admin']).default('user') });
-const empty = z.strictObject({});
-const nonEmptyPolicyPatch = policyPatchSchema.refine((p) => Object.keys(p).length > 0, 'nothing to change');
-const userId = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/);
-
-// Query strings: unknown keys are ignored (never interpreted), known ones must be single strings.
-const listQuery = z.object({ limit: z.string().regex(/^\d{1,4}$/).optional(), after: userId.optional() });
-const auditQuery = z.object({ limit: z.string().regex(/^\d{1,4}$/).optional(), before: z.iso.datetime({ offset: true }).optional() });
+import { adminEmpty as empty, auditQuery, createTenantBody, createUserBody, listQuery, nonEmptyPolicyPatch, userId } from './schemas';
 
 function query<T extends z.ZodType>(schema: T, req: Request): z.infer<T> {
   const res = schema.safeParse(req.query ?? {});

@@ -1,5 +1,4 @@
 import { Router, type Request, type Response } from 'express';
-import { z } from 'zod';
 import type { PassportLike } from './passport-like';
 import type { StepUpContext } from '../lib/context';
 import { StepUpError } from '../lib/errors';
@@ -13,21 +12,11 @@ import { toSessionUser, type Method, type TenantRecord, type UserRecord } from '
 import { requireAuth } from './guards';
 import { authenticateWith } from './passport';
 import { beginPending, dropPending, end, establish, factorTarget, mfaOf, sessionView } from './http-session';
-import { body, fields, h, metaOf } from './http';
-import { assertionSchema, WEBAUTHN_STRATEGY } from './passkey-shapes';
+import { body, h, metaOf } from './http';
+import { WEBAUTHN_STRATEGY } from './passkey-shapes';
 import { isPhishingResistant } from '../lib/state/machine';
 
-const loginBody = z.strictObject({ tenant: fields.tenant, email: fields.email, password: fields.password });
-const loginBodyDefaultTenant = z.strictObject({ tenant: fields.tenant.optional(), email: fields.email, password: fields.password });
-const codeBody = z.union([
-  z.strictObject({ method: fields.method, code: fields.code }),
-  // A passkey answers with the JSON of `navigator.credentials.get()` (options from /mfa/webauthn/authenticate/options).
-  z.strictObject({ method: z.literal('webauthn'), response: assertionSchema }),
-]);
-
-/** The login challenge may also ask to remember this browser (tenant policy `rememberDeviceDays`). */
-const rememberField = { remember: z.boolean().optional() };
-const challengeBody = z.union([codeBody.options[0].extend(rememberField), codeBody.options[1].extend(rememberField)]);
+import { challengeBody, codeBody, loginBody, loginBodyDefaultTenant } from './schemas';
 
 /** The Passport strategy that checks each code method (strategies/code.ts CODE_STRATEGIES). */
 export const STRATEGY_BY_METHOD: Record<Method, string> = {

@@ -1,5 +1,4 @@
 import { Router, type Request } from 'express';
-import { z } from 'zod';
 import type { StepUpContext } from '../lib/context';
 import { StepUpError } from '../lib/errors';
 import { assertMayEnrol, confirmTotpEnrolment, disableMethod, mfaStatus, regenerateBackupCodes, startTotpEnrolment } from '../lib/auth/enrolment';
@@ -8,11 +7,9 @@ import { maskPhone } from '../lib/delivery/mask';
 import { keptAfterCredentialChange, withTotpEnrolment } from '../lib/state/machine';
 import { requireAuth, requireStepUp } from './guards';
 import { finishEnrolment, mfaOf, subjectRef, update } from './http-session';
-import { body, fields, h, metaOf } from './http';
+import { body, h, metaOf } from './http';
 
-const empty = z.strictObject({});
-const codeOnly = z.strictObject({ code: z.string().regex(/^[0-9]{6}$/) });
-const methodOnly = z.strictObject({ method: fields.method });
+import { mfaEmpty as empty, methodOnlyBody as methodOnly, totpCodeBody as codeOnly } from './schemas';
 
 export function mfaRoutes(ctx: StepUpContext): Router {
   const r = Router();

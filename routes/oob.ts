@@ -1,5 +1,4 @@
 import { Router, type Request } from 'express';
-import { z } from 'zod';
 import type { StepUpContext } from '../lib/context';
 import { StepUpError } from '../lib/errors';
 import { assertMayEnrol, newBackupCodeSet } from '../lib/auth/enrolment';
@@ -14,9 +13,7 @@ import type { Method, UserPatch } from '../lib/types';
 import { factorTarget, finishEnrolment, subjectRef, update } from './http-session';
 import { body, h, metaOf } from './http';
 
-const empty = z.strictObject({});
-const codeOnly = z.strictObject({ code: z.string().regex(/^[0-9]{6}$/) });
-const phoneBody = z.strictObject({ phone: z.string().min(3).max(32), country: z.string().regex(/^[A-Za-z]{2}$/).optional() });
+import { mfaEmpty as empty, oobCodeBody as codeOnly, phoneBody } from './schemas';
 
 const METHOD: Record<OobChannel, Method> = { email: 'email_otp', sms: 'sms_otp' };
 

@@ -1,5 +1,4 @@
 import { Router, type Request } from 'express';
-import { z } from 'zod';
 import type { StepUpContext } from '../lib/context';
 import { StepUpError } from '../lib/errors';
 import { deviceView, forgetDevice, currentDeviceId } from '../lib/auth/devices';
@@ -12,7 +11,7 @@ import { h, metaOf } from './http';
 /** At most this many sessions in one answer (`truncated: true` says there are more). */
 export const SESSION_LIST_CAP = 50;
 
-const idParam = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/);
+import { sessionIdParam as idParam } from './schemas';
 
 function param(req: Request): string {
   const r = idParam.safeParse(req.params.id);

@@ -1,5 +1,4 @@
 import { Router, type Request } from 'express';
-import { z } from 'zod';
 import type { PassportLike } from './passport-like';
 import type { StepUpContext } from '../lib/context';
 import { StepUpError } from '../lib/errors';
@@ -15,8 +14,8 @@ import { toSessionUser } from '../lib/types';
 import { requireAuth, requireStepUp } from './guards';
 import { authenticateWith } from './passport';
 import { establish, factorTarget, finishEnrolment, mfaOf, subjectRef, update } from './http-session';
-import { body, fields, h, metaOf } from './http';
-import { PASSKEY_LOGIN_STRATEGY, assertionSchema, credentialId, registrationSchema } from './passkey-shapes';
+import { body, h, metaOf } from './http';
+import { PASSKEY_LOGIN_STRATEGY, credentialId } from './passkey-shapes';
 
 declare module 'express-session' {
   interface SessionData {
@@ -25,12 +24,7 @@ declare module 'express-session' {
   }
 }
 
-const empty = z.strictObject({});
-const name = z.string().min(1).max(200);
-const registerBody = z.strictObject({ response: registrationSchema, name: name.optional() });
-const renameBody = z.strictObject({ name });
-const passkeyOptionsBody = z.strictObject({ tenant: fields.tenant });
-const passkeyLoginBody = z.strictObject({ tenant: fields.tenant, response: assertionSchema });
+import { passkeyLoginBody, passkeyOptionsBody, passkeyRegisterBody as registerBody, passkeyRenameBody as renameBody, webauthnEmpty as empty } from './schemas';
 
 function credentialParam(req: Request): string {
   const r = credentialId.safeParse(req.params.id);
