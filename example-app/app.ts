@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
 import express, { type Express, type RequestHandler } from 'express';
 import helmet from 'helmet';
 import { Redis, type RedisOptions } from 'ioredis';
@@ -224,6 +225,8 @@ export async function createExampleApp(cfg: ExampleConfig, opts: ExampleOptions 
   app.use(stepUp.session);
   app.use('/auth', stepUp.router);
   app.use('/admin', stepUp.adminRouter);
+  // The routes' OpenAPI 3.1 document (docs/openapi.json, generated from the schemas the routes validate with).
+  app.get('/openapi.json', (_req, res) => res.sendFile(path.join(__dirname, '..', 'docs', 'openapi.json')));
 
   const api = express.Router();
   api.use((_req, res, next) => {
