@@ -1,7 +1,7 @@
 import type { CodeMethod, Method } from '../../client/index.js';
 import { ApiError, client, getSession } from './api.js';
 import { setupCodeInput } from './codeinput.js';
-import { describePasskeyError, passkeyAnswer, passkeysSupported } from './passkeys.js';
+import { PASSKEY_ERRORS, describePasskeyError, passkeyAnswer, passkeysSupported } from './passkeys.js';
 import { $, busy, clearError, clearInvalid, markInvalid, requireState, showError, signOut } from './ui.js';
 
 const HINTS: Record<CodeMethod, { label: string; hint: string }> = {
@@ -95,7 +95,7 @@ async function main(): Promise<void> {
       location.assign('/');
     } catch (err) {
       if (err instanceof ApiError && RESTART.has(err.code)) return dropped(/wrong codes/i.test(err.message));
-      showError(error, describePasskeyError(err) ?? err);
+      showError(error, describePasskeyError(err) ?? err, PASSKEY_ERRORS);
     }
   });
 

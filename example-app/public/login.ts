@@ -1,7 +1,7 @@
 import { ApiError, client } from './api.js';
 import { LIFECYCLE_SENTENCES } from './messages.js';
 import { safeNext } from './next.js';
-import { describePasskeyError, passkeyLogin, passkeysSupported } from './passkeys.js';
+import { PASSKEY_ERRORS, describePasskeyError, passkeyLogin, passkeysSupported } from './passkeys.js';
 import {
   $,
   busy,
@@ -161,7 +161,7 @@ async function main(): Promise<void> {
       rememberTenant(slug);
       location.assign(safeNext(params.get('next'), location.origin));
     } catch (err) {
-      showError(error, describePasskeyError(err) ?? err);
+      showError(error, describePasskeyError(err) ?? err, PASSKEY_ERRORS);
     }
   });
 

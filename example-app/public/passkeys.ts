@@ -40,3 +40,9 @@ export function describePasskeyError(err: unknown): string | null {
   if (name === 'SecurityError') return 'Passkeys do not work on this address.';
   return null;
 }
+
+/** The server's answers in passkey words (`invalid_code` is "that code is not correct" elsewhere). */
+export const PASSKEY_ERRORS: Record<string, string> = {
+  invalid_code: 'This passkey could not be verified, or it is not registered for this account.',
+  method_not_allowed: 'Passkeys are not allowed here.',
+};
