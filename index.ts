@@ -17,7 +17,8 @@ import type { Store } from 'express-session';
 import { resolveOptions, type StepUpOptions } from './lib/config';
 import { createContext, createEphemeral, type StepUpContext } from './lib/context';
 import { verifySecondFactor } from './lib/auth/second-factor';
-import { verifyPassword } from './lib/auth/password';
+import { afterPassword, verifyPassword } from './lib/auth/password';
+import { StepUpError } from './lib/errors';
 import type { EndReason } from './lib/auth/sessions';
 import { createTenant, createUser } from './lib/admin/provision';
 import { bootstrapSuperadmin, type BootstrapResult } from './lib/admin/actions';
@@ -28,11 +29,12 @@ import { checkAuthenticated, type MfaSession } from './lib/state/machine';
 import { createLifecycle, type Lifecycle } from './lib/account/index';
 import { CodeStrategy, CODE_STRATEGIES } from './strategies/code';
 import { PasswordStrategy as LocalPasswordStrategy } from './strategies/password';
-import type { RequestMeta, TenantRecord, UserRecord } from './lib/types';
+import { normaliseEmail, type RequestMeta, type TenantRecord, type UserRecord } from './lib/types';
+import type { LoginResponse } from './client/types';
 import { WebauthnStrategy } from './strategies/webauthn';
 import type { PassportLike } from './routes/passport-like';
 import { createSessionStore } from './routes/session-store';
-import { cookieName, factorTarget, sessionMiddleware } from './routes/http-session';
+import { beginPending, cookieName, establish, factorTarget, sessionMiddleware } from './routes/http-session';
 // Kept in index.d.ts on purpose: routes/http-session.ts augments `req.user` (Express.User = StepUpUser)
 // and `req.session.mfa` (express-session SessionData); a consumer's compile must see both.
 import './routes/http-session';
@@ -144,6 +146,19 @@ export interface StepUp {
   endUserSessions(tenantId: string, userId: string, reason: EndReason): Promise<string[]>;
   /** The error middleware the plugin's routers use, for host routes: `{error, message}` with the table's status. */
   errorHandler: ReturnType<typeof errorHandler>;
+  /**
+   * Any first factor: after the host's own Passport strategy (OAuth, SAML, LDAP, its passport-local)
+   * verified who this is, puts the session into the plugin's state machine as a verified password
+   * would: `mfa_required` or `enrollment_required` (the host's login is replaced by the pending one,
+   * new session id) or `authenticated` at aal 1. Answer the client with the result (same shape as
+   * `POST /auth/login`); the second factor then goes through `/auth/mfa/challenge`. The user must exist
+   * in the plugin's stores (`createUser`); unknown or disabled: `StepUpError('invalid_credentials')`.
+   *
+   * @example
+   * app.post('/host/login', passport.authenticate('local', { session: false }), (req, res, next) =>
+   *   stepUp.beginSecondFactor(req, { tenant: 'acme', email: req.user!.email }).then((r) => res.json(r), next));
+   */
+  beginSecondFactor(req: Request, user: { tenant: string; email: string } | { tenantId: string; userId: string }): Promise<LoginResponse>;
   /**
    * WebSockets on the host's HTTP server for fully authenticated sessions (aal 2 by default,
    * `realtime.minAal`; created on first use): `stepUp.realtime.attach(server, { path: '/ws' })`.
@@ -278,6 +293,23 @@ export function createStepUp(options: StepUpOptions): StepUp {
       return ended;
     },
     errorHandler: errors,
+    async beginSecondFactor(req, who) {
+      const tenant = 'tenant' in who ? await ctx.tenants.findBySlug(who.tenant) : await ctx.tenants.findById(who.tenantId);
+      const user = !tenant ? null : 'email' in who ? await ctx.users.findByEmail(tenant.id, normaliseEmail(who.email)) : await ctx.users.findById(tenant.id, who.userId);
+      if (!tenant || !user || user.disabledAt) throw new StepUpError('invalid_credentials');
+      const next = await afterPassword(ctx, metaOf(req), user, tenant);
+      if (next.state === 'authenticated') {
+        await establish(ctx, req, next.user, next.mfa);
+        const deadline = next.decision.enrollmentDeadline;
+        return { state: 'authenticated', aal: 1, user: req.user!, ...(deadline ? { enrollmentDeadline: new Date(deadline).toISOString() } : {}) } as LoginResponse;
+      }
+      // The host's own login (if its strategy made one) gives way to the pending one: no req.user until the factor.
+      req.user = undefined;
+      await beginPending(ctx, req, next.mfa);
+      const expiresAt = new Date(next.mfa.pending!.expiresAt).toISOString();
+      const d = next.decision;
+      return (d.state === 'verification_required' ? { state: d.state, expiresAt } : { state: d.state, methods: d.methods, expiresAt }) as LoginResponse;
+    },
   };
   contexts.set(stepUp, ctx);
   return stepUp;

@@ -216,6 +216,12 @@ export function sessionView(req: Request) {
   return { state: 'anonymous' };
 }
 
+/** The shape the plugin's serializer stores (index.ts): a host's own user objects do not have it. */
+function isPluginUser(u: unknown): boolean {
+  const x = u as Partial<StepUpUser> | null;
+  return !!x && typeof x.id === 'string' && typeof x.tenantId === 'string' && typeof x.tenant === 'string' && Array.isArray(x.roles);
+}
+
 // lastSeen is written at most once a minute (fewer session writes), and never so coarsely that
 // steady activity inside a short idle timeout could still look idle: at most a tenth of it.
 const lastSeenGranularity = (idleSeconds: number) => Math.min(60_000, (idleSeconds * 1000) / 10);
@@ -275,8 +281,10 @@ export function sessionMiddleware(ctx: StepUpContext, passport: PassportLike, st
     const mfa = req.session?.mfa;
     if (!req.session || (!mfa && !req.user)) return next();
     if (req.user && mfa?.state !== 'authenticated') {
-      // Never let a user object without the plugin's authenticated state through.
-      req.user = undefined;
+      // Never let one of the plugin's users through without its authenticated state. A login the host
+      // made with its own strategy (no plugin state, not a plugin user) is the host's: left alone;
+      // the plugin's guards still refuse it.
+      if (mfa || isPluginUser(req.user)) req.user = undefined;
       return next();
     }
     if (mfa?.state !== 'authenticated') return next();
