@@ -5,16 +5,18 @@ import { setupCodeInput } from './codeinput.js';
 import { describeError } from './messages.js';
 import { startRealtime } from './realtime-client.js';
 import { StepUpCancelled, withStepUp } from './stepup.js';
+import { addPasskey, describePasskeyError, passkeysSupported } from './passkeys.js';
 import { $, busy, clearError, clearInvalid, copyText, focusHeading, initAppNav, loginEmail, markInvalid, maskEmail, requireState, showError, signOut } from './ui.js';
 
 type Step = 'choose' | 'totp' | 'email' | 'sms' | 'codes' | 'done';
-type Enrollable = Extract<CodeMethod, 'totp' | 'email_otp' | 'sms_otp'>;
+type Enrollable = Extract<CodeMethod, 'totp' | 'email_otp' | 'sms_otp'> | 'webauthn';
 /** The step indicator's item for each step; `done` without new codes highlights none. */
 const STEP_OF: Record<Step, string> = { choose: 'choose', totp: 'setup', email: 'setup', sms: 'setup', codes: 'codes', done: '' };
-const ENROLLABLE: Enrollable[] = ['totp', 'email_otp', 'sms_otp'];
+const ENROLLABLE: Enrollable[] = passkeysSupported() ? ['webauthn', 'totp', 'email_otp', 'sms_otp'] : ['totp', 'email_otp', 'sms_otp'];
 
 /** Why backup codes matter, for the method just set up (an email user has no phone to lose). */
 const CODES_WHY: Record<Enrollable, string> = {
+  webauthn: 'If you lose the device or the security key that holds your passkey',
   totp: 'If you lose your phone or the authenticator app',
   email_otp: 'If you cannot get into your mailbox',
   sms_otp: 'If you lose your phone or change your number',
@@ -183,7 +185,8 @@ async function main(): Promise<void> {
     available = ENROLLABLE.filter((m) => (session.methods ?? []).includes(m as Method));
   } else {
     const status = await client.mfaStatus();
-    available = ENROLLABLE.filter((m) => !status.methods[m]?.enabled);
+    // More than one passkey is fine (a laptop and a phone); the other methods are set up once.
+    available = ENROLLABLE.filter((m) => m === 'webauthn' || !status.methods[m]?.enabled);
     // Email codes are never an administrator's first factor (the server refuses them too).
     if (isAdmin(session.user) && !status.methods.totp.enabled && !status.methods.sms_otp.enabled) available = available.filter((m) => m !== 'email_otp');
   }
@@ -199,8 +202,15 @@ async function main(): Promise<void> {
   wireSms();
 
   const open = (m: Enrollable) => {
-    const run = m === 'totp' ? startTotp(account) : Promise.resolve(show(m === 'email_otp' ? 'email' : 'sms'));
+    const run =
+      m === 'webauthn'
+        ? withStepUp(() => addPasskey()).then((r) => confirmed(r, 'webauthn', account))
+        : m === 'totp'
+          ? startTotp(account)
+          : Promise.resolve(show(m === 'email_otp' ? 'email' : 'sms'));
     run.catch((err) => {
+      const sentence = describePasskeyError(err);
+      if (sentence) return showError(error, sentence);
       if (refused(err, m)) return;
       report(err);
       if (err instanceof StepUpCancelled) location.assign(finishTo);
