@@ -12,6 +12,7 @@ export interface Policy {
   stepUpMaxAgeSeconds: number;
   /** `POST /auth/register` creates accounts in this tenant. */
   selfRegistration?: boolean;
+  passwordlessPasskeys?: boolean;
 }
 
 interface UserView {
@@ -53,7 +54,7 @@ export async function loadTenantPanels(tenant: { slug: string; name: string; pol
   };
 
   const mfaText = (u: UserView): string => {
-    const on = (['totp', 'email_otp', 'sms_otp'] as const).filter((m) => u.mfa.methods[m]?.enabled).map((m) => METHOD_LABELS[m]!.replace(' code', '').replace(' (SMS)', ' SMS'));
+    const on = (['webauthn', 'totp', 'email_otp', 'sms_otp'] as const).filter((m) => u.mfa.methods[m]?.enabled).map((m) => METHOD_LABELS[m]!.replace(' code', '').replace(' (SMS)', ' SMS'));
     if (!on.length) return 'Not set up';
     return `${on.join(', ')} · ${u.mfa.backupCodesRemaining} backup code${u.mfa.backupCodesRemaining === 1 ? '' : 's'}`;
   };
@@ -181,6 +182,7 @@ export async function loadTenantPanels(tenant: { slug: string; name: string; pol
   const fillPolicy = (p: Policy) => {
     $<HTMLInputElement>('p-required').checked = p.mfaRequired;
     $<HTMLInputElement>('p-selfreg').checked = p.selfRegistration === true;
+    $<HTMLInputElement>('p-passwordless').checked = p.passwordlessPasskeys === true;
     for (const box of Array.from(document.querySelectorAll<HTMLInputElement>('input[name="allowed"]'))) box.checked = p.allowedMethods.includes(box.value as Method);
     $<HTMLInputElement>('p-grace').value = String(p.gracePeriodDays);
     $<HTMLInputElement>('p-stepup').value = String(p.stepUpMaxAgeSeconds);
@@ -193,6 +195,7 @@ export async function loadTenantPanels(tenant: { slug: string; name: string; pol
     const patch = {
       mfaRequired: $<HTMLInputElement>('p-required').checked,
       selfRegistration: $<HTMLInputElement>('p-selfreg').checked,
+      passwordlessPasskeys: $<HTMLInputElement>('p-passwordless').checked,
       allowedMethods,
       gracePeriodDays: Number($<HTMLInputElement>('p-grace').value),
       stepUpMaxAgeSeconds: Number($<HTMLInputElement>('p-stepup').value),
@@ -204,7 +207,7 @@ export async function loadTenantPanels(tenant: { slug: string; name: string; pol
       await loadAudit();
     } catch (err) {
       fail(err, {
-        invalid_request: 'Check the policy: allow at least one of authenticator app, email or SMS; the grace period is 0 to 365 days; the step-up window 1 to 86400 seconds.',
+        invalid_request: 'Check the policy: allow at least one of passkeys, authenticator app, email or SMS; the grace period is 0 to 365 days; the step-up window 1 to 86400 seconds.',
       });
     }
   };
