@@ -22,7 +22,7 @@ import { createUpgradeHandler } from './upgrade';
 export type { RealtimeOptions, RealtimeLogger, SessionStoreLike } from './options';
 export type { SyncStatusPayload, NotificationPayload, NotificationTarget, SyncStatus, NotificationLevel } from './protocol';
 export type { RealtimeUser } from './session';
-export { CLOSE as REALTIME_CLOSE_CODES } from './lifecycle';
+export { CLOSE as REALTIME_CLOSE_CODES } from './close-codes';
 
 export interface AttachOptions {
   /** Default `/ws`. Upgrades for other paths are left to other listeners. */

@@ -8,14 +8,8 @@ import { checkSession, loadSession, sameUser } from './session';
  * 4000 = reconnect: for the host after it regenerated a session id (e.g. on step-up), so the client comes
  * back with the new cookie instead of being closed as "session ended" by the next revalidation.
  */
-export const CLOSE = {
-  goingAway: 1001,
-  policy: 1008,
-  tooBig: 1009,
-  tryAgainLater: 1013,
-  reconnect: 4000,
-  sessionEnded: 4401,
-} as const;
+export { CLOSE } from './close-codes';
+import { CLOSE } from './close-codes';
 
 export function isCloseCode(code: unknown): code is number {
   return typeof code === 'number' && Number.isInteger(code) && ([1000, 1001, 1008, 1011, 1013].includes(code) || (code >= 3000 && code <= 4999));

@@ -18,7 +18,7 @@ const HOST_USERS: Record<string, HostUser & { password: string }> = { 'alice@exa
 
 /** An OAuth provider without the network: no `code` redirects to the IdP, a `code` is the callback. */
 class FakeOAuth extends PassportStrategy {
-  override name = 'fake-oauth';
+  name = 'fake-oauth';
   override authenticate(req: express.Request): void {
     const code = (req.query as { code?: string }).code;
     if (!code) return this.redirect('https://idp.example/authorize?client_id=app');
@@ -35,7 +35,7 @@ function hostApp(): { t: TestApp; passport: InstanceType<typeof Passport> } {
   passport.deserializeUser((o: { host?: string; email?: string }, done) => done(null, o.host ? ({ hostId: o.host, email: o.email } as never) : false));
   passport.use('local', new LocalStrategy((email, password, done) => {
     const u = HOST_USERS[email];
-    done(null, u && u.password === password ? { hostId: u.hostId, email: u.email } : false);
+    done(null, u && u.password === password ? ({ hostId: u.hostId, email: u.email } as unknown as Express.User) : false);
   }));
   passport.use('fake-oauth', new FakeOAuth());
   const host = express.Router();
