@@ -1,4 +1,4 @@
-import QRCode from 'qrcode';
+import type QRCodeModule from 'qrcode';
 import type { StepUpContext } from '../context';
 import { StepUpError } from '../errors';
 import { generateBackupCodes, macCode, newSalt, normaliseBackupCode } from '../crypto/codes';
@@ -46,6 +46,8 @@ export async function startTotpEnrolment(ctx: StepUpContext, subject: Subject): 
   if (subject.user.mfa.totp) throw new StepUpError('already_enrolled');
   const secret = generateTotpSecret();
   const url = otpauthUrl(ctx.opts.issuer, subject.user.email, secret, ctx.totp);
+  // Loaded on first enrolment: most requests never need it (startup time: issue 15).
+  const QRCode = require('qrcode') as typeof QRCodeModule;
   const qrCode = await QRCode.toDataURL(url, { errorCorrectionLevel: 'M', margin: 2, scale: 6 });
   return { secret, otpauthUrl: url, qrCode, sealed: ctx.box.seal(secret, totpAad(subject.user)) };
 }
