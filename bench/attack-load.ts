@@ -35,8 +35,12 @@ async function main(): Promise<void> {
             setupRequest: (req) => ({ ...req, body: JSON.stringify({ tenant: 'acme', email: `user${2 + (n++ % ((spec.users ?? 100) - 2))}@acme.test`, password: 'wrong password 123' }) }),
           },
         ];
+  // Loaded and ready: wait for the go (so this process's start-up CPU falls outside the measured round).
+  process.stdout.write('ready\n');
+  await new Promise<void>((resolve) => process.stdin.once('data', () => resolve()));
   const res = await load(spec.base, { seconds: spec.seconds, connections: spec.connections, requests });
-  process.stdout.write(JSON.stringify(res) + '\n');
+  // stdin stays open (it carried the go): leave explicitly once the result is written.
+  process.stdout.write(JSON.stringify(res) + '\n', () => process.exit(0));
 }
 
 main().catch((err: Error) => {

@@ -43,14 +43,23 @@ export async function challengeUnderAttack(redisUrl: string, seconds: number, _s
     /** The attacker, in its own process (bench/attack-load.ts); pending logins are bought before the round. */
     const attacker = async (kind: 'codes' | 'passwords', ip: string): Promise<() => Promise<Load>> => {
       const cookies = kind === 'codes' ? await pendingLogins(40) : undefined;
-      return () =>
-        new Promise<Load>((resolve, reject) => {
-          const env = { ...process.env, ATTACK: JSON.stringify({ base, seconds: roundSeconds + 1, connections: 200, kind, ip, cookies, users }) };
-          const c = spawn(process.execPath, ['--import', 'tsx', 'bench/attack-load.ts'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
-          let out = '';
-          c.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-          c.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as Load) : reject(new Error(`attack load exited with ${code}`))));
+      const env = { ...process.env, ATTACK: JSON.stringify({ base, seconds: roundSeconds, connections: 200, kind, ip, cookies, users }) };
+      const c = spawn(process.execPath, ['--import', 'tsx', 'bench/attack-load.ts'], { env, stdio: ['pipe', 'pipe', 'inherit'] });
+      let out = '';
+      const exited = new Promise<Load>((resolve, reject) => {
+        c.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out.slice(out.indexOf('\n') + 1)) as Load) : reject(new Error(`attack load exited with ${code}`))));
+      });
+      exited.catch(() => undefined);
+      await new Promise<void>((resolve) => {
+        c.stdout!.on('data', (d: Buffer) => {
+          out += d.toString();
+          if (out.startsWith('ready\n')) resolve();
         });
+      });
+      return () => {
+        c.stdin!.write('go\n');
+        return exited;
+      };
     };
     const check = (l: Load, what: string) => {
       if ((l.statuses['200'] ?? 0) !== l.total) throw new Error(`guarded requests failed ${what}: ${JSON.stringify(l.statuses)}`);
@@ -67,10 +76,8 @@ export async function challengeUnderAttack(redisUrl: string, seconds: number, _s
         const a = await victim();
         check(a, 'without attack');
         alone.push(a);
-        // The attacker's process starts first (about 0.3 s to load) and runs 1 s longer: it covers the victim's round.
-        const running = attack();
-        await new Promise((r) => setTimeout(r, 400));
-        const [a2, v] = await Promise.all([running, victim()]);
+        // The attacker's process is loaded before the round; both loads start together.
+        const [a2, v] = await Promise.all([attack(), victim()]);
         check(v, `during the ${kind} attack`);
         during[kind].attack.push(a2);
         during[kind].victim.push(v);
