@@ -92,6 +92,7 @@ export function smsCodeText(input: { purpose: CodePurpose; code: string; minutes
 }
 
 const METHOD_NAMES: Record<string, string> = {
+  webauthn: 'passkey',
   totp: 'authenticator app',
   backup_code: 'backup codes',
   email_otp: 'email codes',
