@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { METHODS, type Method, type TenantPolicy } from '../types';
+import { METHODS, type TenantPolicy } from '../types';
+import { PRIMARY_METHODS } from '../state/policy';
 
 /** Ranges of a tenant policy (DESIGN §3). */
 export const POLICY_LIMITS = {
@@ -7,8 +8,6 @@ export const POLICY_LIMITS = {
   stepUpMaxAgeSeconds: { min: 1, max: 86400 },
 } as const;
 
-/** Methods that can be enrolled on their own; backup codes only come with one of them. */
-const PRIMARY: readonly Method[] = ['webauthn', 'totp', 'email_otp', 'sms_otp'];
 
 const allowedMethods = z
   .array(z.enum(METHODS))
@@ -16,7 +15,7 @@ const allowedMethods = z
   .max(METHODS.length)
   .refine((a) => new Set(a).size === a.length, 'duplicate method')
   // Backup codes alone would leave nothing to enrol: a mandatory policy would lock every user out.
-  .refine((a) => a.some((m) => PRIMARY.includes(m)), 'at least one of webauthn, totp, email_otp, sms_otp');
+  .refine((a) => a.some((m) => PRIMARY_METHODS.includes(m)), `at least one of ${PRIMARY_METHODS.join(', ')}`);
 
 /**
  * What an admin may set: a strict, partial object (unknown fields are 400). `mfaRequiredSince` is
