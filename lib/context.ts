@@ -89,7 +89,7 @@ export function createContext(input: StepUpOptions, sessionStore: SessionDestroy
     ephemeral,
     sessions: new UserSessions(ephemeral, sessionStore, events, ttlMs, now),
     box,
-    hasher: new PasswordHasher(opts.password.argon2 ?? OWASP_ARGON2),
+    hasher: new PasswordHasher(opts.password.argon2 ?? OWASP_ARGON2, { concurrency: opts.password.concurrency, maxQueued: opts.password.maxQueued }),
     totp: { ...DEFAULT_TOTP, windowPast: opts.totp.windowPast, windowFuture: opts.totp.windowFuture },
     now,
     logger,
