@@ -125,7 +125,6 @@ export async function fullLoginMongo(redisUrl: string, seconds: number, users: n
   let ferret: { uri: string; stop(): Promise<void> } | undefined;
   let uri = process.env.MONGODB_URI;
   if (!uri) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { startFerretdb } = require('../../test/helpers/ferretdb') as typeof import('../../test/helpers/ferretdb');
     ferret = await startFerretdb();
     uri = ferret.uri;
