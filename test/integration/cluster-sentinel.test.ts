@@ -13,26 +13,9 @@ import { RedisEphemeralStore } from '../../lib/stores/ephemeral';
 import { createRedisBus } from '../../lib/realtime/bus';
 import { ephemeralStoreContract } from '../helpers/ephemeral-contract';
 import { describeWithCommands } from '../helpers/services';
-import { freePort } from '../helpers/private-redis';
+import { freePort, waitForRedis } from '../helpers/private-redis';
 
 const serverBin = () => process.env.STEPUP_TEST_REDIS_SERVER ?? 'redis-server';
-
-
-async function answering(port: number): Promise<void> {
-  const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  probe.on('error', () => undefined);
-  for (let i = 0; i < 100; i++) {
-    try {
-      await probe.connect();
-      await probe.ping();
-      probe.disconnect();
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  throw new Error(`nothing answers on ${port}`);
-}
 
 describeWithCommands(['redis-server'], 'Redis Sentinel: the ephemeral store and the realtime bus through a sentinel', () => {
   const dir = mkdtempSync(join(tmpdir(), 'stepup-sentinel-'));
@@ -43,11 +26,11 @@ describeWithCommands(['redis-server'], 'Redis Sentinel: the ephemeral store and 
     const master = await freePort();
     const sentinel = await freePort();
     children.push(spawn(serverBin(), ['--port', String(master), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' }));
-    await answering(master);
+    await waitForRedis(master);
     const conf = join(dir, 'sentinel.conf');
     writeFileSync(conf, `port ${sentinel}\nbind 127.0.0.1\ndir ${dir}\nsentinel monitor stepup 127.0.0.1 ${master} 1\n`);
     children.push(spawn(serverBin(), [conf, '--sentinel'], { stdio: 'ignore' }));
-    await answering(sentinel);
+    await waitForRedis(sentinel);
     client = new Redis({ sentinels: [{ host: '127.0.0.1', port: sentinel }], name: 'stepup', maxRetriesPerRequest: 1 });
     await new Promise<void>((resolve, reject) => {
       client.once('ready', resolve);
