@@ -16,7 +16,7 @@ import {
   type NotificationTarget,
   type SyncStatusPayload,
 } from './protocol';
-import { Registry, wireFrame, writeFrame } from './registry';
+import { Registry, writeFrame } from './registry';
 import { createUpgradeHandler } from './upgrade';
 
 export type { RealtimeOptions, RealtimeLogger, SessionStoreLike } from './options';
@@ -80,7 +80,6 @@ export function createRealtime(options: RealtimeOptions): Realtime {
     const members = registry.members(room);
     if (!members) return;
     let slow = 0;
-    const wire = wireFrame(frame);
     // The same Buffer goes to every socket: encoded once per process, whatever the room size.
     for (const conn of members) {
       writeFrame(
@@ -91,7 +90,6 @@ export function createRealtime(options: RealtimeOptions): Realtime {
           slow += 1;
           registry.remove(conn);
         },
-        wire,
       );
     }
     if (slow) opts.logger.warn('realtime: slow consumers terminated', { sockets: slow, maxBufferedBytes: opts.maxBufferedBytes });

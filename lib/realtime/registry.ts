@@ -105,7 +105,7 @@ function removeFrom(map: Map<string, Set<Conn>>, key: string, conn: Conn): void 
  * (or malicious, never-reading) consumer: terminate it so server memory stays bounded (ATK-22).
  * Returns false when the frame was not written.
  */
-export function writeFrame(conn: Conn, frame: Buffer, maxBufferedBytes: number, onSlow?: () => void, wire?: Buffer): boolean {
+export function writeFrame(conn: Conn, frame: Buffer, maxBufferedBytes: number, onSlow?: () => void): boolean {
   const ws = conn.ws;
   if (conn.closed || ws.readyState !== WebSocket.OPEN) return false;
   if (ws.bufferedAmount + frame.length > maxBufferedBytes) {
@@ -114,27 +114,8 @@ export function writeFrame(conn: Conn, frame: Buffer, maxBufferedBytes: number, 
     ws.terminate();
     return false;
   }
-  const raw = ws as unknown as RawSocketAccess;
-  // A broadcast's frame is built once (`wireFrame`) and written as is: without compression ws would
-  // write the same header + payload itself; doing it here saves the per-socket framing. Only when
-  // ws's sender is idle (nothing queued), so frames never interleave out of order.
-  if (wire && raw._sender?._state === 0 && raw._sender._queue?.length === 0 && raw._socket?.writable) {
-    raw._socket.write(wire);
-    return true;
-  }
+  // ws's public API only (issue 11): ws frames the payload; the payload itself is encoded once per broadcast.
   ws.send(frame, { binary: false });
   return true;
 }
 
-interface RawSocketAccess {
-  _socket?: { writable: boolean; write(b: Buffer): boolean };
-  _sender?: { _state?: number; _queue?: unknown[] };
-}
-
-// ws's frame builder: public at runtime as `WebSocket.Sender.frame`, missing from its type definitions.
-const { Sender } = WebSocket as unknown as { Sender: { frame(data: Buffer, o: Record<string, unknown>): Buffer[] } };
-
-/** One unmasked, final text frame (header + payload) for a payload that goes to many sockets. */
-export function wireFrame(payload: Buffer): Buffer {
-  return Buffer.concat(Sender.frame(payload, { fin: true, opcode: 1, mask: false, readOnly: true, rsv1: false }));
-}
