@@ -1,15 +1,16 @@
-import {
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
-  type AuthenticationResponseJSON,
-  type PublicKeyCredentialCreationOptionsJSON,
-  type PublicKeyCredentialRequestOptionsJSON,
-  type RegistrationResponseJSON,
-  type VerifiedAuthenticationResponse,
-  type VerifiedRegistrationResponse,
+import type * as SimpleWebAuthn from '@simplewebauthn/server';
+import type {
+  AuthenticationResponseJSON,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
+  VerifiedAuthenticationResponse,
+  VerifiedRegistrationResponse,
 } from '@simplewebauthn/server';
+
+// Loaded on first use (about 240 ms): an app that never sees a passkey does not pay for it at startup.
+let lib: typeof SimpleWebAuthn | undefined;
+const webauthnLib = (): typeof SimpleWebAuthn => (lib ??= require('@simplewebauthn/server') as typeof SimpleWebAuthn);
 import type { EphemeralStore } from '../../stores/ephemeral';
 import type { WebauthnCredentialRecord } from '../../types';
 import { ChallengeBook, challengeBytes, cryptoChallenge, type ChallengeFailure, type WebauthnPurpose } from './challenges';
@@ -141,7 +142,7 @@ export class WebauthnService {
   }): Promise<PublicKeyCredentialCreationOptionsJSON> {
     const userHandle = Buffer.from(input.user.id, 'utf8');
     if (userHandle.length === 0 || userHandle.length > MAX_USER_HANDLE_BYTES) throw new TypeError('a WebAuthn user handle (the user id) must be 1 to 64 bytes');
-    const options = await generateRegistrationOptions({
+    const options = await webauthnLib().generateRegistrationOptions({
       rpName: this.rpName,
       rpID: this.rpId,
       // The user handle is the user id (not the email): it is stored on the authenticator and comes
@@ -202,7 +203,7 @@ export class WebauthnService {
    */
   async authenticationOptions(input: AuthenticationOptionsInput): Promise<PublicKeyCredentialRequestOptionsJSON> {
     const passwordless = input.purpose === 'passwordless';
-    const options = await generateAuthenticationOptions({
+    const options = await webauthnLib().generateAuthenticationOptions({
       rpID: this.rpId,
       challenge: challengeBytes(this.randomChallenge()),
       timeout: this.challengeTtlSeconds * 1000,
@@ -250,7 +251,7 @@ export class WebauthnService {
   /** The library's checks; null when it refuses. Its messages quote the challenge and origins: they stay here. */
   private async checkRegistration(response: RegistrationResponseJSON, challenge: string): Promise<RegistrationInfo | null> {
     try {
-      const verified = await verifyRegistrationResponse({
+      const verified = await webauthnLib().verifyRegistrationResponse({
         response,
         expectedChallenge: challenge,
         expectedOrigin: [...this.origins],
@@ -273,7 +274,7 @@ export class WebauthnService {
     requireUserVerification: boolean,
   ): Promise<AssertionInfo | null> {
     try {
-      const verified = await verifyAuthenticationResponse({
+      const verified = await webauthnLib().verifyAuthenticationResponse({
         response,
         expectedChallenge: challenge,
         expectedOrigin: [...this.origins],
