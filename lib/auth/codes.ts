@@ -40,7 +40,8 @@ export async function sendCode(
     ]);
   } catch (err) {
     await undo().catch((e: Error) => ctx.logger.warn('could not give a failed send back to the caps', { err: e.message }));
-    ctx.logger.warn('code delivery failed', { channel, tenantId: user.tenantId, userId: user.id, err: (err as Error).message });
+    // The error's name and code only: a gateway's message may echo the request (the code, the number).
+    ctx.logger.warn('code delivery failed', { channel, tenantId: user.tenantId, userId: user.id, err: (err as Error)?.name, code: (err as { code?: unknown })?.code });
     throw err instanceof StepUpError ? err : new StepUpError('delivery_failed');
   } finally {
     clearTimeout(timer);
