@@ -122,4 +122,4 @@ function stopOrphan() {
   }
 }
 
-module.exports = { findFerretdb, startFerretdb, stopOrphan, PID_FILE };
+module.exports = { findFerretdb, startFerretdb, stopOrphan, PID_FILE, freePort, waitForPort };

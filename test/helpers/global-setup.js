@@ -2,26 +2,14 @@
 // REDIS_URL wins; otherwise a redis-server found on PATH is started on a free port and stopped at the end.
 // MONGODB_URI wins; otherwise a private FerretDB (SQLite in a temp directory) is started the same way.
 const { spawn, execFileSync } = require('node:child_process');
-const net = require('node:net');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 
 const ferretdb = require('./ferretdb');
+const { freePort, waitForPort } = ferretdb;
 
 const PID_FILE = path.join(os.tmpdir(), `passport-stepup-test-redis-${process.getuid ? process.getuid() : 0}.pid`);
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 function which(cmd) {
   try {
@@ -31,18 +19,6 @@ function which(cmd) {
   }
 }
 
-async function waitForPort(port, ms) {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    const ok = await new Promise((resolve) => {
-      const s = net.connect(port, '127.0.0.1', () => { s.end(); resolve(true); });
-      s.on('error', () => resolve(false));
-    });
-    if (ok) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return false;
-}
 
 const CI = process.env.CI === 'true' || process.env.CI === '1';
 
