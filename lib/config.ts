@@ -47,17 +47,23 @@ export type RealtimeSettings = Partial<
 export interface StepUpOptions {
   /** Shown in authenticator apps and mails, e.g. `"Acme"`. */
   issuer: string;
-  /** Session settings; the plugin builds the express-session middleware from them. */
+  /** Session settings; the plugin builds the express-session middleware from them (or, with `external`, the host does). */
   session: {
-    /** express-session secret(s); the first signs, all verify. At least 32 characters. */
+    /** express-session secret(s); the first signs, all verify. At least 32 characters. With `external`: the host's. */
     secret: string | string[];
+    /**
+     * `true`: the host mounts its own express-session (its cookie, its settings) built with
+     * `store: stepUp.stores.sessions` and the same `secret`, before `stepUp.session`; the plugin then
+     * builds none. Default false: `stepUp.session` holds the plugin's own.
+     */
+    external?: boolean;
     /**
      * Default: the plugin's own Redis store on `redis` (one round trip loads a session and checks its
      * user's revocation mark), or a memory store without it. A store given here gets the same checks
      * at the cost of one more round trip.
      */
     store?: SessionStoreLike;
-    /** Default `__Host-sid` when the cookie is Secure, `sid` otherwise. */
+    /** Default `__Host-sid` when the cookie is Secure, `sid` otherwise; `connect.sid` (express-session's) with `external`. */
     cookieName?: string;
     /** `true`: Secure cookies (behind TLS). `'auto'` (default): Secure when the request came over TLS. */
     secureCookie?: boolean | 'auto';
@@ -163,6 +169,7 @@ const schema = z.strictObject({
   issuer: z.string().min(1).max(64),
   session: z.strictObject({
     secret: z.union([z.string().min(32), z.array(z.string().min(32)).min(1)]),
+    external: z.boolean().default(false),
     store: obj.optional(),
     cookieName: z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/).optional(),
     secureCookie: z.union([z.boolean(), z.literal('auto')]).default('auto'),

@@ -46,7 +46,8 @@ function destroy(req: Request): Promise<void> {
 }
 
 export function cookieName(ctx: StepUpContext): string {
-  return ctx.opts.session.cookieName ?? (ctx.opts.session.secureCookie === true ? '__Host-sid' : 'sid');
+  const s = ctx.opts.session;
+  return s.cookieName ?? (s.external ? 'connect.sid' : s.secureCookie === true ? '__Host-sid' : 'sid');
 }
 
 /** The session's state, read only (for views and checks). */
@@ -156,13 +157,19 @@ export async function dropPending(req: Request): Promise<void> {
 export async function end(ctx: StepUpContext, req: Request, res: Response, reason: 'logout' | 'logout_all' | 'password_changed' = 'logout'): Promise<{ tenantId: string; userId: string } | null> {
   const sid = req.sessionID;
   const mfa = req.session?.mfa;
+  const hostCookie = ctx.opts.session.external ? req.session?.cookie : undefined;
   const owner = req.user ? { tenantId: req.user.tenantId, userId: req.user.id } : mfa?.pending ? { tenantId: mfa.pending.tenantId, userId: mfa.pending.userId } : null;
   if (req.session) await destroy(req);
   req.user = undefined;
   if (owner && sid) await ctx.sessions.ended(owner.tenantId, owner.userId, sid, reason);
   // Same attributes as the session cookie: a browser ignores a `__Host-` clear that is not Secure.
   const s = ctx.opts.session;
-  res.clearCookie(cookieName(ctx), { path: '/', httpOnly: true, sameSite: s.sameSite, secure: s.secureCookie === 'auto' ? req.secure : s.secureCookie });
+  if (hostCookie) {
+    const sameSite = typeof hostCookie.sameSite === 'string' || typeof hostCookie.sameSite === 'boolean' ? hostCookie.sameSite : undefined;
+    res.clearCookie(cookieName(ctx), { path: hostCookie.path ?? '/', domain: hostCookie.domain, httpOnly: true, sameSite, secure: hostCookie.secure === true });
+  } else {
+    res.clearCookie(cookieName(ctx), { path: '/', httpOnly: true, sameSite: s.sameSite, secure: s.secureCookie === 'auto' ? req.secure : s.secureCookie });
+  }
   return owner;
 }
 
@@ -233,15 +240,32 @@ const lastSeenGranularity = (idleSeconds: number) => Math.min(60_000, (idleSecon
  */
 export function sessionMiddleware(ctx: StepUpContext, passport: PassportLike, store: session.Store): RequestHandler[] {
   const s = ctx.opts.session;
-  const mw = session({
-    name: cookieName(ctx),
-    secret: s.secrets,
-    store,
-    resave: false,
-    saveUninitialized: false,
-    cookie: { httpOnly: true, sameSite: s.sameSite, secure: s.secureCookie, path: '/', maxAge: s.absoluteTimeoutSeconds * 1000 },
-  });
-  const failClosed: RequestHandler = (req, res, next) => {
+  const mw = s.external
+    ? null
+    : session({
+        name: cookieName(ctx),
+        secret: s.secrets,
+        store,
+        resave: false,
+        saveUninitialized: false,
+        cookie: { httpOnly: true, sameSite: s.sameSite, secure: s.secureCookie, path: '/', maxAge: s.absoluteTimeoutSeconds * 1000 },
+      });
+  // Which express-session loaded this request's session: the plugin's own, or (with `external`) the
+  // host's built on the plugin's store. Any other one would skip the store's checks (revocation marks,
+  // tombstones): refused with an error that says what to change, never a silent pass.
+  const misconfigured = (req: Request, next: NextFunction): void => {
+    const why = s.external
+      ? req.session
+        ? 'session.external is set, but the express-session that ran before stepUp.session does not use stepUp.stores.sessions as its store'
+        : 'session.external is set, but no express-session ran before stepUp.session: mount yours (with store: stepUp.stores.sessions) first'
+      : 'an express-session of the host ran before stepUp.session: remove it, or set session.external and build it with store: stepUp.stores.sessions and the same secret';
+    ctx.logger.error('session middleware misconfigured', { reason: why });
+    next(new Error(`passport-stepup: ${why}`));
+  };
+  const loaded = new WeakSet<Request>(); // requests whose session the plugin's own middleware loaded
+  const load: RequestHandler = (req, res, next) => {
+    if (req.session) return (s.external ? req.sessionStore === store : loaded.has(req)) ? next() : misconfigured(req, next);
+    if (!mw) return misconfigured(req, next);
     let passed = false;
     mw(req, res, (err?: unknown) => {
       if (err) {
@@ -253,6 +277,7 @@ export function sessionMiddleware(ctx: StepUpContext, passport: PassportLike, st
       }
       if (passed) return;
       passed = true;
+      loaded.add(req);
       next();
     });
   };
@@ -260,10 +285,10 @@ export function sessionMiddleware(ctx: StepUpContext, passport: PassportLike, st
   // answers 200 and the next request is anonymous. Say so once, at the first such request.
   let warned = false;
   const secureCheck: RequestHandler = (req, _res, next) => {
-    if (!warned && s.secureCookie === true && !req.secure) {
+    if (!warned && req.session?.cookie?.secure === true && !req.secure) {
       warned = true;
       ctx.logger.warn(
-        'session.secureCookie is true but this request is plain http (no TLS, or `trust proxy` is not set so X-Forwarded-Proto is ignored): browsers get no session cookie and every login seems to do nothing. Serve over https, set app.set("trust proxy", <hops>) behind a TLS proxy, or use secureCookie: "auto" in development.',
+        'the session cookie is Secure (session.secureCookie: true) but this request is plain http (no TLS, or `trust proxy` is not set so X-Forwarded-Proto is ignored): browsers get no session cookie and every login seems to do nothing. Serve over https, set app.set("trust proxy", <hops>) behind a TLS proxy, or use secureCookie: "auto" in development.',
         { path: req.path },
       );
     }
@@ -314,7 +339,7 @@ export function sessionMiddleware(ctx: StepUpContext, passport: PassportLike, st
         sendError(res, new StepUpError('unavailable'));
       });
   };
-  return [secureCheck, failClosed, passportChecked, timeouts];
+  return [load, secureCheck, passportChecked, timeouts];
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
-import { WebSocketServer, WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
+import type * as Ws from 'ws';
 import { createLocalBus, createRedisBus, type Bus, type ControlMessage } from './bus';
 import { setupConnection } from './connection';
 import { CLOSE, closeConn, createRevalidation, heartbeat, isCloseCode } from './lifecycle';
@@ -71,6 +72,8 @@ export function createRealtime(options: RealtimeOptions): Realtime {
   const opts = resolveOptions(options);
   const registry = new Registry();
   const revalidation = createRevalidation(opts, registry);
+  // ws loads here, on first use: hosts without sockets never pay for it at `require()` time.
+  const { WebSocketServer } = require('ws') as typeof Ws;
   const wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxPayloadBytes, perMessageDeflate: false, clientTracking: false });
   const attached = new Map<Server, ReturnType<typeof createUpgradeHandler>>();
   const timers: NodeJS.Timeout[] = [];
@@ -209,6 +212,6 @@ export function createRealtime(options: RealtimeOptions): Realtime {
 }
 
 function waitClosed(ws: WebSocket): Promise<void> {
-  if (ws.readyState === WebSocket.CLOSED) return Promise.resolve();
+  if (ws.readyState === ws.CLOSED) return Promise.resolve();
   return new Promise((resolve) => ws.once('close', () => resolve()));
 }

@@ -1,4 +1,4 @@
-import { WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
 import type { ResolvedOptions } from './options';
 import type { Conn, Registry } from './registry';
 import { checkSession, loadSession, sameUser } from './session';
@@ -23,7 +23,7 @@ export function closeConn(registry: Registry, conn: Conn, code: number, reason: 
   conn.closed = true;
   registry.remove(conn);
   const ws = conn.ws;
-  if (ws.readyState === WebSocket.CLOSING || ws.readyState === WebSocket.CLOSED) return;
+  if (ws.readyState === ws.CLOSING || ws.readyState === ws.CLOSED) return;
   try {
     ws.close(code, reason);
   } catch {
@@ -100,7 +100,7 @@ export function heartbeat(registry: Registry, logger: ResolvedOptions['logger'])
       continue;
     }
     conn.alive = false;
-    if (conn.ws.readyState === WebSocket.OPEN) conn.ws.ping();
+    if (conn.ws.readyState === conn.ws.OPEN) conn.ws.ping();
   }
   if (dead) logger.info('realtime: terminated sockets that missed a heartbeat', { sockets: dead });
 }

@@ -1,4 +1,4 @@
-import { WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
 import type { RealtimeUser } from './session';
 import { userRoom } from './protocol';
 
@@ -107,7 +107,7 @@ function removeFrom(map: Map<string, Set<Conn>>, key: string, conn: Conn): void 
  */
 export function writeFrame(conn: Conn, frame: Buffer, maxBufferedBytes: number, onSlow?: () => void): boolean {
   const ws = conn.ws;
-  if (conn.closed || ws.readyState !== WebSocket.OPEN) return false;
+  if (conn.closed || ws.readyState !== ws.OPEN) return false;
   if (ws.bufferedAmount + frame.length > maxBufferedBytes) {
     conn.closed = true;
     onSlow?.();
