@@ -4,6 +4,11 @@ import { userRoom } from '../../lib/realtime/protocol';
 
 interface FakeWs {
   readyState: number;
+  // A ws instance carries the ready-state constants too (the plugin compares with `ws.OPEN`).
+  CONNECTING: number;
+  OPEN: number;
+  CLOSING: number;
+  CLOSED: number;
   bufferedAmount: number;
   sent: Buffer[];
   terminated: boolean;
@@ -14,6 +19,10 @@ interface FakeWs {
 function fakeWs(): FakeWs {
   return {
     readyState: WebSocket.OPEN,
+    CONNECTING: WebSocket.CONNECTING,
+    OPEN: WebSocket.OPEN,
+    CLOSING: WebSocket.CLOSING,
+    CLOSED: WebSocket.CLOSED,
     bufferedAmount: 0,
     sent: [],
     terminated: false,
