@@ -1,7 +1,9 @@
 import { Router, type Response } from 'express';
-import { readdirSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import ts from 'typescript';
+import type TypeScript from 'typescript';
 
 /**
  * The example app's front end: static HTML pages (one layout, one module script each), one
@@ -85,17 +87,47 @@ function esmFiles(dir: string, prefix = ''): Map<string, string> {
   return out;
 }
 
+/**
+ * Transpiled modules are kept on disk by the hash of their source: a restart (or the next test file
+ * starting the app) neither loads the TypeScript compiler nor transpiles again.
+ */
+const CACHE_DIR = path.join(os.tmpdir(), 'passport-stepup-example-assets');
+let typescript: typeof TypeScript | undefined;
+let tsVersion: string | undefined;
+
+function transpileOne(file: string, source: string): string {
+  tsVersion ??= (JSON.parse(readFileSync(require.resolve('typescript/package.json'), 'utf8')) as { version: string }).version;
+  const key = createHash('sha256').update(`es2020 ${tsVersion}\0`).update(file).update('\0').update(source).digest('hex');
+  const cached = path.join(CACHE_DIR, `${key}.js`);
+  try {
+    return readFileSync(cached, 'utf8');
+  } catch {
+    /* not transpiled yet */
+  }
+  const ts = (typescript ??= require('typescript') as typeof TypeScript);
+  const js = ts.transpileModule(source, {
+    fileName: file,
+    compilerOptions: { module: ts.ModuleKind.ES2020, target: ts.ScriptTarget.ES2020, removeComments: false, sourceMap: false },
+  }).outputText;
+  try {
+    mkdirSync(CACHE_DIR, { recursive: true });
+    // Written aside, then renamed: a concurrent start never reads half a file.
+    const tmp = `${cached}.${process.pid}.tmp`;
+    writeFileSync(tmp, js);
+    renameSync(tmp, cached);
+  } catch {
+    /* a read-only temp dir: transpile again next time */
+  }
+  return js;
+}
+
 /** Every `*.ts` of `dir` as an ES2020 module; import specifiers already end in `.js`. */
 export function transpileAssets(dir = PUBLIC_DIR): Map<string, string> {
   const out = new Map<string, string>();
   for (const file of readdirSync(dir)) {
     if (!file.endsWith('.ts') || file.endsWith('.d.ts')) continue;
     const source = readFileSync(path.join(dir, file), 'utf8');
-    const js = ts.transpileModule(source, {
-      fileName: file,
-      compilerOptions: { module: ts.ModuleKind.ES2020, target: ts.ScriptTarget.ES2020, removeComments: false, sourceMap: false },
-    }).outputText;
-    out.set(`${file.slice(0, -3)}.js`, rewriteClientImports(js));
+    out.set(`${file.slice(0, -3)}.js`, rewriteClientImports(transpileOne(file, source)));
   }
   return out;
 }

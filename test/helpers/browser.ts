@@ -101,13 +101,19 @@ export function watch(page: Page, problems: string[] = []): string[] {
   return problems;
 }
 
+/** `STEPUP_SCREENSHOTS=1`: `shot()` also saves full-page PNGs under test-output/screenshots/ to look at. */
+export const SAVE_SCREENSHOTS = process.env.STEPUP_SCREENSHOTS === '1';
+
 /**
- * Saves a full-page screenshot, and checks the page it shows: every visible form control has a
- * label (or an aria-label) and there is exactly one h1.
+ * Checks the page a journey reached: every visible form control has a label (or an aria-label) and
+ * there is exactly one h1. With `STEPUP_SCREENSHOTS=1` it also saves a full-page screenshot of it
+ * (Chromium's PNG encoding is a third of a second per shot, so a plain `npm test` skips it).
  */
 export async function shot(page: Page, name: string): Promise<void> {
-  mkdirSync(SCREENSHOT_DIR, { recursive: true });
-  await page.screenshot({ path: path.join(SCREENSHOT_DIR, `${name}.png`), fullPage: true });
+  if (SAVE_SCREENSHOTS) {
+    mkdirSync(SCREENSHOT_DIR, { recursive: true });
+    await page.screenshot({ path: path.join(SCREENSHOT_DIR, `${name}.png`), fullPage: true });
+  }
   const issues = await page.evaluate(() => {
     const out: string[] = [];
     for (const c of Array.from(document.querySelectorAll<HTMLInputElement>('input, select, textarea'))) {
@@ -170,7 +176,9 @@ export async function expectText(page: Page, selector: string, text: string): Pr
   try {
     await page.locator(selector).filter({ hasText: text }).first().waitFor({ timeout: 10_000 });
   } catch (err) {
-    await shot(page, `failed-${selector.replace(/\W+/g, '')}`);
+    // A failure always keeps its screenshot.
+    mkdirSync(SCREENSHOT_DIR, { recursive: true });
+    await page.screenshot({ path: path.join(SCREENSHOT_DIR, `failed-${selector.replace(/\W+/g, '')}.png`), fullPage: true }).catch(() => undefined);
     const seen = await page.locator(selector).first().textContent().catch(() => null);
     throw new Error(`expected ${selector} to contain "${text}", it shows "${seen}" (${(err as Error).message.split('\n')[0]})`);
   }

@@ -4,6 +4,7 @@ import type { SessionsEndedEvent } from '../../lib/events';
 import type { TenantRecord, UserRecord } from '../../lib/types';
 import { agent, buildApp, codeFor, enrolTotp, expectError, seedTenant, seedUser, TestClock, type TestApp } from '../helpers/app';
 import { describeWithRedis } from '../helpers/services';
+import { enrolledSession } from '../helpers/sessions';
 
 type Agent = ReturnType<typeof agent>;
 const PW = 'correct horse battery staple';
@@ -47,8 +48,12 @@ describeWithRedis('admin API: provisioning, listing, MFA reset, policy and audit
     await bootstrapSuperadmin(internalContextOf(t.stepUp), { email: 'root@platform.test', password: PW });
     acme = await seedTenant(t, 'acme');
     const { user } = await seedUser(t, acme.id, 'admin@acme.test', PW, ['admin']);
-    root = await fullSession(t, 'platform', 'root@platform.test');
-    admin = { ...(await fullSession(t, 'acme', 'admin@acme.test')), user };
+    // Signed in with TOTP, seeded (test/helpers/sessions.ts): the login and enrolment flows have their own suites.
+    const platform = (await t.tenants.findBySlug('platform'))!;
+    const rootSession = await enrolledSession(t, (await t.users.findByEmail(platform.id, 'root@platform.test'))!);
+    root = { a: rootSession, secret: rootSession.secret };
+    const adminSession = await enrolledSession(t, user);
+    admin = { a: adminSession, secret: adminSession.secret, user };
   });
   afterEach(() => t.close());
 
