@@ -8,7 +8,7 @@ import type { FactorTarget } from '../lib/auth/second-factor';
 import type { Subject, SubjectRef } from '../lib/auth/subject';
 import { afterEnrolment, checkAuthenticated, checkPending, type MfaSession, type PendingLogin, type PendingState } from '../lib/state/machine';
 import { aalOf } from '../lib/state/policy';
-import { dropSessionMeta, methodsOf, touchSessionMeta, writeSessionMeta } from '../lib/auth/session-meta';
+import { dropSessionMeta, methodsOf, sessionMetaEntry, sessionMetaKey, touchSessionMeta } from '../lib/auth/session-meta';
 import { toSessionUser, type Method, type StepUpUser } from '../lib/types';
 import { metaOf, sendError } from './http';
 
@@ -75,10 +75,12 @@ export async function beginPending(ctx: StepUpContext, req: Request, mfa: MfaSes
   if (opts.rememberDeviceDays) req.session.rememberDeviceDays = opts.rememberDeviceDays;
   await save(req);
   const { tenantId, userId } = mfa.pending!;
-  // The listing record before the index entry: a listing never finds an indexed id without one (and prunes it).
-  await writeSessionMeta(ctx, tenantId, userId, req.sessionID, mfa, metaOf(req));
-  if (oldSid && oldSid !== req.sessionID) await dropSessionMeta(ctx, tenantId, userId, oldSid);
-  await ctx.sessions.add(tenantId, userId, req.sessionID);
+  // The listing record, the index entry (and the old record gone): one round trip on a single Redis.
+  const replaced = oldSid && oldSid !== req.sessionID ? oldSid : undefined;
+  await ctx.sessions.index(tenantId, userId, req.sessionID, {
+    set: [sessionMetaEntry(ctx, tenantId, userId, req.sessionID, mfa, metaOf(req))],
+    del: replaced ? [sessionMetaKey(tenantId, userId, replaced)] : undefined,
+  });
 }
 
 /**
@@ -101,16 +103,19 @@ export async function establish(ctx: StepUpContext, req: Request, user: StepUpUs
     req.session.bindingId = bindingId;
     await save(req);
   }
-  await writeSessionMeta(ctx, user.tenantId, user.id, req.sessionID, mfa, metaOf(req));
-  if (oldSid && oldSid !== req.sessionID) {
-    await ctx.sessions.remove(user.tenantId, user.id, oldSid);
-    await dropSessionMeta(ctx, user.tenantId, user.id, oldSid);
-    ctx.events.emitSessionRotated({ tenantId: user.tenantId, userId: user.id, oldSessionId: oldSid, newSessionId: req.sessionID });
-  }
-  await ctx.sessions.add(user.tenantId, user.id, req.sessionID);
-  // A disable or reset that ran while this login was in flight ended the sessions it knew of, not this
-  // new one: look again now that the session is indexed (the revocation mark covers the rest).
-  const [fresh, mark] = await Promise.all([ctx.users.findById(user.tenantId, user.id), ctx.sessions.revokedAt(user.tenantId, user.id)]);
+  // The listing record, the index entry (the replaced id and its record gone) and, once indexed, the
+  // revocation mark: one round trip on a single Redis. A disable or reset that ran while this login
+  // was in flight ended the sessions it knew of, not this new one: look again (the mark covers the rest).
+  const replaced = oldSid && oldSid !== req.sessionID ? oldSid : undefined;
+  const [fresh, mark] = await Promise.all([
+    ctx.users.findById(user.tenantId, user.id),
+    ctx.sessions.index(user.tenantId, user.id, req.sessionID, {
+      replaced,
+      set: [sessionMetaEntry(ctx, user.tenantId, user.id, req.sessionID, mfa, metaOf(req))],
+      del: replaced ? [sessionMetaKey(user.tenantId, user.id, replaced)] : undefined,
+    }),
+  ]);
+  if (replaced) ctx.events.emitSessionRotated({ tenantId: user.tenantId, userId: user.id, oldSessionId: replaced, newSessionId: req.sessionID });
   if (!fresh || fresh.disabledAt || mark > (mfa.validFrom ?? 0)) {
     await destroy(req);
     req.user = undefined;

@@ -42,6 +42,19 @@ function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * What each Session object was last saved with (its cookie aside). express-session saves a session
+ * again at the end of any request that regenerated it, even when Passport's login already saved the
+ * very same content: that second write is skipped (the Session object lives for one request).
+ */
+const lastSaved = new WeakMap<object, { sid: string; body: string }>();
+const bodyOf = (sess: SessionData) => JSON.stringify(sess, (k, v) => (k === 'cookie' ? undefined : v));
+function alreadySaved(sid: string, sess: SessionData): string | null {
+  const body = bodyOf(sess);
+  const last = lastSaved.get(sess);
+  return last && last.sid === sid && last.body === body ? null : body;
+}
+
 const ttlOf = (sess: Data, s: StoreSettings) => (sess.mfa?.pending ? s.pendingMs : s.absoluteMs);
 
 /** `<uid>|<validFrom>\n<json>`: the header lets one Redis script check the revocation mark without parsing JSON. */
@@ -136,8 +149,16 @@ export class RedisSessionStore extends Store {
   }
 
   override set(sid: string, sess: SessionData, cb?: Cb): void {
+    const body = alreadySaved(sid, sess);
+    if (body === null) return void cb?.();
     const p = this.client.eval(SET_SCRIPT, 1, this.key(sid), encode(sess as Data), ttlOf(sess as Data, this.s));
-    withDeadline(p, this.s.timeoutMs, 'set').then(() => cb?.(), (e) => cb?.(e));
+    withDeadline(p, this.s.timeoutMs, 'set').then(
+      () => {
+        lastSaved.set(sess, { sid, body });
+        cb?.();
+      },
+      (e) => cb?.(e),
+    );
   }
 
   override destroy(sid: string, cb?: Cb): void {
@@ -194,7 +215,15 @@ export class GuardedSessionStore extends Store {
   }
 
   override set(sid: string, sess: SessionData, cb?: Cb): void {
-    this.save(sid, sess).then(() => cb?.(), (e) => cb?.(e));
+    const body = alreadySaved(sid, sess);
+    if (body === null) return void cb?.();
+    this.save(sid, sess).then(
+      () => {
+        lastSaved.set(sess, { sid, body });
+        cb?.();
+      },
+      (e) => cb?.(e),
+    );
   }
 
   override destroy(sid: string, cb?: Cb): void {

@@ -34,8 +34,11 @@ export function methodsOf(mfa: MfaSession): string[] {
   return amr;
 }
 
-/** Writes (or rewrites, after a rotation) the record of a session. */
-export async function writeSessionMeta(ctx: StepUpContext, tenantId: string, userId: string, sid: string, mfa: MfaSession, meta: RequestMeta): Promise<void> {
+/** The ephemeral-store key of a session's listing record. */
+export const sessionMetaKey = key;
+
+/** The record of a session as `[key, value, ttlMs]`, to write alone or in a batch (`UserSessions.index`). */
+export function sessionMetaEntry(ctx: StepUpContext, tenantId: string, userId: string, sid: string, mfa: MfaSession, meta: RequestMeta): [string, string, number] {
   const now = ctx.now();
   const createdAt = mfa.authTime ?? now;
   const expiresAt = mfa.pending ? mfa.pending.expiresAt : createdAt + ctx.opts.session.absoluteTimeoutSeconds * 1000;
@@ -49,7 +52,12 @@ export async function writeSessionMeta(ctx: StepUpContext, tenantId: string, use
     aal: mfa.state === 'authenticated' ? (mfa.aal ?? 1) : null,
     methods: methodsOf(mfa),
   };
-  await ctx.ephemeral.set(key(tenantId, userId, sid), JSON.stringify(record), Math.max(1000, expiresAt - now));
+  return [key(tenantId, userId, sid), JSON.stringify(record), Math.max(1000, expiresAt - now)];
+}
+
+/** Writes (or rewrites) the record of a session. */
+export async function writeSessionMeta(ctx: StepUpContext, tenantId: string, userId: string, sid: string, mfa: MfaSession, meta: RequestMeta): Promise<void> {
+  await ctx.ephemeral.set(...sessionMetaEntry(ctx, tenantId, userId, sid, mfa, meta));
 }
 
 export async function readSessionMeta(ctx: StepUpContext, tenantId: string, userId: string, sid: string): Promise<SessionMeta | null> {

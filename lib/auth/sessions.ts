@@ -38,6 +38,24 @@ export class UserSessions {
     await this.store.sadd(this.key(tenantId, userId), sid, this.ttlMs);
   }
 
+  /**
+   * A session established or rotated, in one round trip on a single Redis: `sid` joins the user's
+   * index (`replaced` leaves it), the records in `set` are written and those in `del` dropped; answers
+   * the user's revocation mark as it is after these writes (0 when none).
+   */
+  async index(tenantId: string, userId: string, sid: string, o: { replaced?: string; set?: Array<[string, string, number]>; del?: string[] } = {}): Promise<number> {
+    const key = this.key(tenantId, userId);
+    const raw = await this.store.batch({
+      set: o.set,
+      del: o.del,
+      sadd: [[key, sid, this.ttlMs]],
+      srem: o.replaced ? [[key, o.replaced]] : undefined,
+      get: revocationKey(tenantId, userId),
+    });
+    const n = Number(raw ?? 0);
+    return Number.isFinite(n) ? n : 0;
+  }
+
   async remove(tenantId: string, userId: string, sid: string): Promise<void> {
     await this.store.srem(this.key(tenantId, userId), sid);
   }

@@ -65,6 +65,21 @@ export interface EphemeralStore {
   slidingRemove(key: string, member: string): Promise<void>;
   /** The live entries, oldest first (stale ones are dropped on the way). */
   slidingRange(key: string, nowMs: number, windowMs: number): Promise<Array<{ member: string; atMs: number }>>;
+  /**
+   * Several writes, then one read, in ONE round trip on a single Redis (one script; atomic there),
+   * one call after the other on a Redis Cluster (the keys may live in several slots) and in memory:
+   * `set` with TTLs, `del`, `sadd` (the set's TTL renewed), `srem`, then the value of `get`.
+   */
+  batch(ops: BatchOps): Promise<string | null>;
+}
+
+/** The writes (in this order) and the read of one `batch`. */
+export interface BatchOps {
+  set?: Array<[key: string, value: string, ttlMs: number]>;
+  del?: string[];
+  sadd?: Array<[key: string, member: string, ttlMs: number]>;
+  srem?: Array<[key: string, member: string]>;
+  get?: string;
 }
 
 /**
@@ -127,6 +142,20 @@ const SADD = `
 redis.call('SADD', KEYS[1], ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])`;
 
+// KEYS in the order of the ops; ARGV: per op its name, then its arguments.
+const BATCH = `
+local i, k, out = 1, 1, false
+while i <= #ARGV do
+  local op = ARGV[i]
+  if op == 'set' then redis.call('SET', KEYS[k], ARGV[i + 1], 'PX', ARGV[i + 2]); i = i + 3
+  elseif op == 'del' then redis.call('DEL', KEYS[k]); i = i + 1
+  elseif op == 'sadd' then redis.call('SADD', KEYS[k], ARGV[i + 1]); redis.call('PEXPIRE', KEYS[k], ARGV[i + 2]); i = i + 3
+  elseif op == 'srem' then redis.call('SREM', KEYS[k], ARGV[i + 1]); i = i + 2
+  else out = redis.call('GET', KEYS[k]); i = i + 1 end
+  k = k + 1
+end
+return out`;
+
 const SLIDING_RANGE = `
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[1]) - tonumber(ARGV[2]))
 return redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')`;
@@ -138,7 +167,7 @@ class Script {
   }
 }
 
-const scripts = { incr: new Script(INCR), sadd: new Script(SADD), slidingAdd: new Script(SLIDING_ADD), slidingRange: new Script(SLIDING_RANGE) };
+const scripts = { incr: new Script(INCR), sadd: new Script(SADD), slidingAdd: new Script(SLIDING_ADD), slidingRange: new Script(SLIDING_RANGE), batch: new Script(BATCH) };
 
 export interface RedisEphemeralOptions {
   /** Key prefix (default `stepup:`). */
@@ -175,12 +204,17 @@ export class RedisEphemeralStore implements EphemeralStore {
   }
 
   /** EVALSHA, loading the script once per server (NOSCRIPT) with EVAL. One key: any cluster node owns it. */
-  private async script<T>(s: Script, key: string, ...args: Array<string | number>): Promise<T> {
+  private script<T>(s: Script, key: string, ...args: Array<string | number>): Promise<T> {
+    return this.scriptOn<T>(s, [key], args);
+  }
+
+  private async scriptOn<T>(s: Script, keys: string[], args: Array<string | number>): Promise<T> {
+    const ks = keys.map((key) => this.k(key));
     try {
-      return await this.run<T>('EVALSHA', s.sha, 1, this.k(key), ...args);
+      return await this.run<T>('EVALSHA', s.sha, ks.length, ...ks, ...args);
     } catch (err) {
       if (!/NOSCRIPT/.test((err as Error)?.message ?? '')) throw err;
-      return this.run<T>('EVAL', s.source, 1, this.k(key), ...args);
+      return this.run<T>('EVAL', s.source, ks.length, ...ks, ...args);
     }
   }
 
@@ -235,6 +269,19 @@ export class RedisEphemeralStore implements EphemeralStore {
 
   async slidingRemove(key: string, member: string): Promise<void> {
     await this.run('ZREM', this.k(key), member);
+  }
+
+  async batch(ops: BatchOps): Promise<string | null> {
+    if (this.redis.isCluster) return batchOneByOne(this, ops);
+    const keys: string[] = [];
+    const args: Array<string | number> = [];
+    for (const [key, value, ms] of ops.set ?? []) keys.push(key), args.push('set', value, ttl(ms));
+    for (const key of ops.del ?? []) keys.push(key), args.push('del');
+    for (const [key, member, ms] of ops.sadd ?? []) keys.push(key), args.push('sadd', member, ttl(ms));
+    for (const [key, member] of ops.srem ?? []) keys.push(key), args.push('srem', member);
+    if (ops.get !== undefined) keys.push(ops.get), args.push('get');
+    if (!keys.length) return null;
+    return (await this.scriptOn<string | null>(scripts.batch, keys, args)) ?? null;
   }
 
   async slidingRange(key: string, nowMs: number, windowMs: number): Promise<Array<{ member: string; atMs: number }>> {
@@ -347,6 +394,19 @@ export class MemoryEphemeralStore implements EphemeralStore {
   async slidingRange(key: string, nowMs: number, windowMs: number): Promise<Array<{ member: string; atMs: number }>> {
     return this.log(key, Math.floor(nowMs), ttl(windowMs)).map(([member, atMs]) => ({ member, atMs }));
   }
+
+  batch(ops: BatchOps): Promise<string | null> {
+    return batchOneByOne(this, ops);
+  }
+}
+
+/** `batch` as separate calls, in the same order. */
+async function batchOneByOne(s: EphemeralStore, ops: BatchOps): Promise<string | null> {
+  for (const [key, value, ms] of ops.set ?? []) await s.set(key, value, ms);
+  if (ops.del?.length) await s.del(...ops.del);
+  for (const [key, member, ms] of ops.sadd ?? []) await s.sadd(key, member, ms);
+  for (const [key, member] of ops.srem ?? []) await s.srem(key, member);
+  return ops.get === undefined ? null : s.get(ops.get);
 }
 
 /** A unique member for a window log. */

@@ -41,6 +41,25 @@ export function ephemeralStoreContract(name: string, backend: () => ContractBack
       await s.del();
     });
 
+    it('batch: sets, dels, sadd, srem, then the read, over keys of several cluster slots', async () => {
+      const tag = randomBytes(3).toString('hex');
+      await s.set(`old:${tag}`, 'x', MIN);
+      await s.sadd(`idx:${tag}`, 'old', MIN);
+      await s.set(`mark:${tag}`, '42', MIN);
+      const read = await s.batch({ set: [[`new:${tag}`, 'rec', MIN]], del: [`old:${tag}`], sadd: [[`idx:${tag}`, 'new', HOUR]], srem: [[`idx:${tag}`, 'old']], get: `mark:${tag}` });
+      expect(read).toBe('42');
+      expect(await s.get(`new:${tag}`)).toBe('rec');
+      expect(await s.get(`old:${tag}`)).toBeNull();
+      expect(await s.smembers(`idx:${tag}`)).toEqual(['new']);
+      expect(await s.batch({ get: `none:${tag}` })).toBeNull();
+      expect(await s.batch({})).toBeNull();
+      if (b.ttlMs) {
+        const setTtl = await b.ttlMs(`idx:${tag}`);
+        expect(setTtl!).toBeGreaterThan(MIN); // the sadd renewed the set's TTL to an hour
+        expect(setTtl!).toBeLessThanOrEqual(HOUR);
+      }
+    });
+
     it('incr: a fixed window counter, atomic, negative steps never create it', async () => {
       const n = await Promise.all(Array.from({ length: 30 }, () => s.incr('c', MIN)));
       expect([...n].sort((x, y) => x - y)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
