@@ -59,7 +59,9 @@ export async function startRedis(): Promise<{ url: string; stop: () => void }> {
 
 /** Starts `tsx bench/server.ts <variant>` and waits for its JSON line. */
 export async function startServer(variant: string, env: Record<string, string>): Promise<{ info: Record<string, unknown>; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/server.ts', variant], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  // BENCH_SERVER_NODE_ARGS: extra node flags for the servers under test (e.g. `--cpu-prof` to see where their time goes).
+  const extra = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...extra, '--import', 'tsx', 'bench/server.ts', variant], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   const rl = readline.createInterface({ input: child.stdout! });
   const line = await new Promise<string>((resolve, reject) => {
     rl.once('line', resolve);

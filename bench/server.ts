@@ -151,3 +151,4 @@ run().catch((err: Error) => {
   process.exit(1);
 });
 process.on('SIGINT', () => process.exit(0));
+process.on('SIGTERM', () => process.exit(0));
