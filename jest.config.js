@@ -11,6 +11,8 @@ const common = {
   transformIgnorePatterns: ['/node_modules/(?!@scure/base/)'],
   // Browser modules import each other as `./x.js` (ES modules); under jest that is the `.ts` file.
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  // Every test must make at least one `expect` assertion: a test that cannot fail is an error.
+  setupFilesAfterEnv: ['<rootDir>/test/helpers/has-assertions.js'],
 };
 module.exports = {
   globalSetup: '<rootDir>/test/helpers/global-setup.js',

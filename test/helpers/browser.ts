@@ -124,7 +124,7 @@ export async function shot(page: Page, name: string): Promise<void> {
     if (h1 !== 1) out.push(`${h1} h1 elements`);
     return out;
   });
-  if (issues.length) throw new Error(`page "${name}": ${issues.join(', ')}`);
+  expect({ page: name, issues }).toEqual({ page: name, issues: [] });
 }
 
 export async function signIn(page: Page, url: string, tenant: string, email: string, password: string): Promise<void> {
@@ -174,7 +174,9 @@ export async function enrolTotpOnPage(
 /** Waits until `selector` shows `text`; on failure, a screenshot and what it showed instead. */
 export async function expectText(page: Page, selector: string, text: string): Promise<void> {
   try {
-    await page.locator(selector).filter({ hasText: text }).first().waitFor({ timeout: 10_000 });
+    const found = page.locator(selector).filter({ hasText: text }).first();
+    await found.waitFor({ timeout: 10_000 });
+    expect(await found.textContent()).toContain(text);
   } catch (err) {
     // A failure always keeps its screenshot.
     mkdirSync(SCREENSHOT_DIR, { recursive: true });

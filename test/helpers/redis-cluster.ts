@@ -33,10 +33,14 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
-/** A free port whose cluster bus port (+10000) is free as well. */
+/**
+ * A free port whose cluster bus port (+10000) is free as well, both below Linux's ephemeral range
+ * (32768-60999): a port in that range can be taken by any outgoing connection (a browser, a test
+ * client) between this check and the node binding it, and the node then never answers.
+ */
 async function freeClusterPort(taken: Set<number>): Promise<number> {
   for (let i = 0; i < 200; i++) {
-    const port = 20000 + Math.floor(Math.random() * 25000);
+    const port = 20000 + Math.floor(Math.random() * 2700);
     if (taken.has(port) || taken.has(port + 10000)) continue;
     if ((await portFree(port)) && (await portFree(port + 10000))) return port;
   }

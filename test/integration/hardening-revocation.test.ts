@@ -176,7 +176,9 @@ describeWithRedis('revoked sessions stay dead (SR-1)', () => {
     const tenant = await seedTenant(t2, 'acme');
     await seedUser(t2, tenant.id);
     const res = await login(agent(t2)).expect(200);
+    expect(res.body).toMatchObject({ state: 'authenticated', aal: 1 });
     const socket = await openSocket(`ws://127.0.0.1:${(s2.address() as AddressInfo).port}/ws`, { cookie: `sid=${encodeURIComponent(sidOf(res)!)}`, origin: ORIGIN });
+    expect((await socket.next('joined')).type).toBe('joined');
     await socket.close();
     await t2.stepUp.close();
     s2.closeAllConnections();

@@ -79,9 +79,10 @@ describeWithRedis('security: CSRF on state-changing routes', () => {
     await a.post('/auth/mfa/backup-codes/regenerate').set('Origin', APP).set('Sec-Fetch-Site', 'same-origin').send({}).expect(200);
     await a.post('/auth/mfa/backup-codes/regenerate').set('Sec-Fetch-Site', 'same-origin').send({}).expect(200);
     await a.post('/auth/mfa/backup-codes/regenerate').set('Sec-Fetch-Site', 'none').send({}).expect(200);
-    await a.post('/auth/mfa/backup-codes/regenerate').send({}).expect(200);
+    const plain = await a.post('/auth/mfa/backup-codes/regenerate').send({}).expect(200);
+    expect(plain.body.backupCodes).toHaveLength(10);
     await a.post('/auth/logout').set('Origin', APP).expect(204);
-    await login(agent(t)).set('Origin', APP).expect(200);
+    expect((await login(agent(t)).set('Origin', APP).expect(200)).body.state).toBe('mfa_required');
   });
 });
 

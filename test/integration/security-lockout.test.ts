@@ -78,7 +78,7 @@ describeWithRedis('security: lockout and rate limits', () => {
       t.clock.advance(901);
       const a = agent(t);
       await login(a).expect(200);
-      await challenge(a, good()).expect(200);
+      expect((await challenge(a, good()).expect(200)).body).toMatchObject({ state: 'authenticated', aal: 2 });
     });
   });
 

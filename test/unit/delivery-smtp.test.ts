@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { SmtpMailer, type MailTransport } from '../../lib/delivery/smtp';
 import { StepUpError } from '../../lib/errors';
 
@@ -50,8 +51,19 @@ describe('SmtpMailer', () => {
     expect(() => new SmtpMailer({ url: 'smtps://mail.test:465', from: 'a@b.test', ...(bad as object) } as never)).toThrow(new RegExp(`\`${name}\``));
   });
 
-  it('builds a transport from an smtp:// URL without connecting', () => {
-    const mailer = new SmtpMailer({ url: 'smtp://user:pass@127.0.0.1:2525', from: 'a@b.test' });
+  it('builds a transport from an smtp:// URL without connecting', async () => {
+    // A listening port that counts connections: building (and closing) the mailer opens none.
+    let connections = 0;
+    const server = net.createServer((sock) => {
+      connections += 1;
+      sock.destroy();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as net.AddressInfo;
+    const mailer = new SmtpMailer({ url: `smtp://user:pass@127.0.0.1:${port}`, from: 'a@b.test' });
+    await new Promise((r) => setImmediate(r));
     mailer.close();
+    await new Promise<void>((r) => server.close(() => r()));
+    expect(connections).toBe(0);
   });
 });
