@@ -84,6 +84,12 @@ export const SHIELDED_ROUTES = [
   '/mfa/totp/verify',
   '/mfa/email/verify',
   '/mfa/sms/verify',
+  // Passkeys: every options call stores a challenge, every verify checks a signature.
+  '/passkey/options',
+  '/passkey/login',
+  '/mfa/webauthn/register/options',
+  '/mfa/webauthn/register/verify',
+  '/mfa/webauthn/authenticate/options',
 ] as const;
 
 function pathOf(req: Request): string {

@@ -65,6 +65,20 @@ describeWithRedis('shield: early refusals under a flood', () => {
     expectError(await login('198.51.100.7'), 'rate_limited', 429);
   });
 
+  it('the passkey routes (options store a challenge, verifies check a signature) are shielded too', async () => {
+    await setup({ ipBurst: 2, ipPerMinute: 2 });
+    const get = jest.spyOn(t.stepUp.stores.sessions, 'get');
+    for (const path of ['/auth/passkey/options', '/auth/passkey/login', '/auth/mfa/webauthn/register/options', '/auth/mfa/webauthn/register/verify', '/auth/mfa/webauthn/authenticate/options']) {
+      const ip = `198.51.100.${60 + path.length}`;
+      // Signed-cookie-less requests spend the address's budget, whatever each route then answers.
+      for (let i = 0; i < 2; i++) expect((await agent(t).post(path).set('X-Forwarded-For', ip).send({})).status).not.toBe(429);
+      get.mockClear();
+      const res = await agent(t).post(path).set('X-Forwarded-For', ip).send({});
+      expectError(res, 'rate_limited', 429);
+      expect(get).not.toHaveBeenCalled();
+    }
+  });
+
   it('guarded and other requests are never shielded', async () => {
     await setup({ ipBurst: 1, ipPerMinute: 1 });
     expectError(await login('198.51.100.7'), 'invalid_credentials', 401);
