@@ -118,7 +118,7 @@ export interface StepUpOptions {
   /**
    * The shield: a per-session and per-IP budget (token buckets) checked before the session is loaded,
    * on the plugin's POST routes that guess or send something (login, challenge, step-up, code sends and
-   * confirmations): a request with a session cookie the server signed spends that session's budget,
+   * confirmations, passkey options and verifications): a request with a session cookie the server signed spends that session's budget,
    * any other its IP's. A refusal is 429 `rate_limited` with `Retry-After`, and costs no session
    * read or write and no argon2. Buckets are in process memory; `redis: true` adds a per-IP fixed
    * window in Redis shared by every process. Behind a proxy set Express's `trust proxy`, or every
