@@ -156,7 +156,7 @@ export interface MethodStatus {
 /** `GET /auth/mfa/status`. */
 export interface MfaStatus {
   enabled: boolean;
-  methods: { webauthn?: { enabled: boolean; count: number; credentials: PasskeyView[] }; totp: MethodStatus; email_otp: MethodStatus; sms_otp: MethodStatus };
+  methods: { webauthn?: { enabled: boolean; /** Whether this server can register passkeys (false: no relying party configured). */ available: boolean; count: number; credentials: PasskeyView[] }; totp: MethodStatus; email_otp: MethodStatus; sms_otp: MethodStatus };
   backupCodesRemaining: number;
   lastVerifiedAt: string | null;
 }

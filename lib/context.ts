@@ -9,7 +9,7 @@ import type { AuditStore, TenantStore, UserStore } from './stores/ports';
 import { DEFAULT_TOTP, type TotpParams } from './factors/totp';
 import { StepUpEvents } from './events';
 import { UserSessions, type SessionDestroyer } from './auth/sessions';
-import type { AuditEvent, RequestMeta, UserRecord } from './types';
+import type { AuditEvent, Method, RequestMeta, UserRecord } from './types';
 import { OobCodes } from './factors/oob';
 import { securityNotice } from './delivery/messages';
 import { WebauthnService } from './factors/webauthn';
@@ -61,6 +61,8 @@ export interface StepUpContext {
    * `webauthn` option and no `allowedOrigins` usable as WebAuthn origins): the passkey routes then answer 404.
    */
   webauthn: WebauthnService | null;
+  /** Methods this server cannot run whatever a policy allows (`webauthn` without a relying party): never offered for enrolment. */
+  unavailableMethods: readonly Method[];
 }
 
 /** For tools without HTTP sessions (the CLI): nothing to destroy. */
@@ -75,6 +77,7 @@ export function createContext(input: StepUpOptions, sessionStore: SessionDestroy
   const now = opts.now;
   const logger = opts.logger;
   const ephemeral: EphemeralStore = ephemeralStore ?? createEphemeral(opts);
+  const webauthn = createWebauthn(opts, ephemeral);
   const box = new SecretBox(opts.keys);
   const audit = opts.stores.audit ?? new MemoryAuditStore();
   const events = new StepUpEvents();
@@ -156,7 +159,8 @@ export function createContext(input: StepUpOptions, sessionStore: SessionDestroy
       cooldownSeconds: opts.oob.cooldownSeconds,
       perIpPerHour: opts.oob.perIpPerHour,
     }),
-    webauthn: createWebauthn(opts, ephemeral),
+    webauthn,
+    unavailableMethods: webauthn ? [] : ['webauthn'],
   };
   return ctx;
 }

@@ -163,7 +163,7 @@ function factorTargetForLogin(ctx: StepUpContext, req: Parameters<typeof factorT
 async function completeLogin(ctx: StepUpContext, req: Parameters<typeof factorTarget>[1], result: FactorResult): Promise<void> {
   const prev = mfaOf(req)!;
   const now = ctx.now();
-  const enrollable = enrollableMethods(result.user, result.tenant.policy, ctx.opts.emailOtpCountsAsSecondFactor);
+  const enrollable = enrollableMethods(result.user, result.tenant.policy, ctx.opts.emailOtpCountsAsSecondFactor, ctx.unavailableMethods);
   const mfa = afterLoginFactor(prev, result.method, result.aal, result.tenant.policy, now, enrollable);
   if (mfa.state === 'enrollment_required') {
     // A disallowed factor proved the user: on to enrolling an allowed one (same session id: still pending).

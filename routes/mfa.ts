@@ -50,7 +50,7 @@ export function mfaRoutes(ctx: StepUpContext): Router {
     h(async (req, res) => {
       const { user } = await subject(req, false);
       res.set('Cache-Control', 'no-store');
-      res.json(mfaStatus(user, maskPhone));
+      res.json(mfaStatus(user, maskPhone, ctx.webauthn !== null));
     }),
   );
 

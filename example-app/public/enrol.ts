@@ -186,7 +186,7 @@ async function main(): Promise<void> {
   } else {
     const status = await client.mfaStatus();
     // More than one passkey is fine (a laptop and a phone); the other methods are set up once.
-    available = ENROLLABLE.filter((m) => m === 'webauthn' || !status.methods[m]?.enabled);
+    available = ENROLLABLE.filter((m) => (m === 'webauthn' ? status.methods.webauthn?.available !== false : !status.methods[m]?.enabled));
     // Email codes are never an administrator's first factor (the server refuses them too).
     if (isAdmin(session.user) && !status.methods.totp.enabled && !status.methods.sms_otp.enabled) available = available.filter((m) => m !== 'email_otp');
   }

@@ -45,6 +45,12 @@ async function loadStatus(): Promise<MfaStatus> {
     (li.querySelector('[data-action="remove"]') as HTMLElement).hidden = !on;
   }
   renderPasskeys(s.methods.webauthn?.credentials ?? []);
+  // A server without a relying party (e.g. on http://127.0.0.1: an IP address is no WebAuthn RP ID)
+  // cannot register passkeys: say so instead of offering a button that fails.
+  const passkeysHere = passkeysSupported() && s.methods.webauthn?.available !== false;
+  $<HTMLButtonElement>('add-passkey').hidden = !passkeysHere;
+  $('passkey-name').closest('.field')!.toggleAttribute('hidden', !passkeysHere);
+  if (!passkeysHere && !(s.methods.webauthn?.count ?? 0)) $('passkeys-state').textContent = 'Passkeys are not available on this site.';
   $('mfa-summary').textContent = s.enabled
     ? `On. Each sign-in asks for a second factor.${s.lastVerifiedAt ? ` Last used ${fmtDate(s.lastVerifiedAt)}.` : ''}`
     : 'Off. Anyone with your password can sign in as you. Set up a second factor below.';
@@ -133,7 +139,6 @@ async function main(): Promise<void> {
   void loadEvents();
 
   const add = $<HTMLButtonElement>('add-passkey');
-  add.hidden = !passkeysSupported();
   add.addEventListener('click', async () => {
     clearError(error);
     notice.textContent = '';

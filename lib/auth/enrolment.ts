@@ -19,7 +19,7 @@ import type { Subject } from './subject';
  */
 export function assertMayEnrol(ctx: StepUpContext, subject: Subject, method: Method): void {
   const { user, tenant, mfa } = subject;
-  if (!enrollableMethods(user, tenant.policy, ctx.opts.emailOtpCountsAsSecondFactor).includes(method)) {
+  if (!enrollableMethods(user, tenant.policy, ctx.opts.emailOtpCountsAsSecondFactor, ctx.unavailableMethods).includes(method)) {
     if (method === 'email_otp' && tenant.policy.allowedMethods.includes(method)) {
       throw new StepUpError('method_not_allowed', 'Administrators need an authenticator app, a passkey or a phone before email codes.');
     }
@@ -126,12 +126,13 @@ export async function disableMethod(ctx: StepUpContext, meta: RequestMeta, user:
   ctx.notify(user, { event: 'factor_removed', method });
 }
 
-export function mfaStatus(user: UserRecord, maskPhone: (p: string) => string) {
+export function mfaStatus(user: UserRecord, maskPhone: (p: string) => string, passkeysAvailable = true) {
   const m = user.mfa;
   return {
     enabled: hasFactor(user),
     methods: {
-      webauthn: { enabled: Boolean(m.webauthn?.length), count: m.webauthn?.length ?? 0, credentials: (m.webauthn ?? []).map(passkeyView) },
+      // `available`: whether this server can register and check passkeys (a relying party is configured).
+      webauthn: { enabled: Boolean(m.webauthn?.length), available: passkeysAvailable, count: m.webauthn?.length ?? 0, credentials: (m.webauthn ?? []).map(passkeyView) },
       totp: { enabled: Boolean(m.totp), enrolledAt: m.totp?.enrolledAt ?? null },
       email_otp: { enabled: Boolean(m.email), enrolledAt: m.email?.enabledAt ?? null },
       sms_otp: { enabled: Boolean(m.sms), enrolledAt: m.sms?.enabledAt ?? null, phone: m.sms ? maskPhone(m.sms.phone) : null },

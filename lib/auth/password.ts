@@ -56,7 +56,7 @@ export type AfterPassword =
 /** Where a verified password leads (the state machine decides; the HTTP session writes it). Audited. */
 export async function afterPassword(ctx: StepUpContext, meta: RequestMeta, user: UserRecord, tenant: TenantRecord): Promise<AfterPassword> {
   const now = ctx.now();
-  const decision = decideAfterPassword(user, tenant, now, ctx.opts.emailOtpCountsAsSecondFactor);
+  const decision = decideAfterPassword(user, tenant, now, ctx.opts.emailOtpCountsAsSecondFactor, ctx.unavailableMethods);
   if (decision.state === 'authenticated') {
     const su = toSessionUser(user, tenant.slug);
     await ctx.record(meta, { tenantId: tenant.id, userId: user.id, actorId: user.id, type: 'login_succeeded', details: { aal: 1 } });

@@ -83,13 +83,13 @@ const uidOf = (tenantId: string, userId: string) => `${tenantId}:${userId}`;
  * of them any more, the disallowed ones still prove the user, and the login then goes on to enrol an
  * allowed factor. Self-registered accounts and admins get no grace period.
  */
-export function decideAfterPassword(user: UserRecord, tenant: TenantRecord, now: number, emailCountsAsAal2 = false): LoginDecision {
+export function decideAfterPassword(user: UserRecord, tenant: TenantRecord, now: number, emailCountsAsAal2 = false, unavailable: readonly Method[] = []): LoginDecision {
   if (user.emailVerifiedAt === null) return { state: 'verification_required' };
   const policy = tenant.policy;
   const allowed = userMethods(user, policy.allowedMethods);
   if (allowed.some((m) => m !== 'backup_code')) return { state: 'mfa_required', methods: allowed, next: 'authenticated' };
   if (enrolledFactors(user).length > 0) return { state: 'mfa_required', methods: proofMethods(user, policy), next: 'enrollment_required' };
-  const enrollable = enrollableMethods(user, policy, emailCountsAsAal2);
+  const enrollable = enrollableMethods(user, policy, emailCountsAsAal2, unavailable);
   const mandatory = policy.mfaRequired || isPrivileged(user.roles);
   if (!mandatory) return { state: 'authenticated', aal: 1 };
   if (isPrivileged(user.roles) || user.selfRegistered) return { state: 'enrollment_required', methods: enrollable };

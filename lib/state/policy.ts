@@ -94,8 +94,9 @@ export function proofMethods(user: UserRecord, policy: TenantPolicy): Method[] {
  * Methods a user may enrol under a policy. Email is never an administrator's only factor (MFA-38)
  * unless the options count email codes as aal 2.
  */
-export function enrollableMethods(user: UserRecord | null, policy: TenantPolicy, emailCountsAsAal2 = false): Method[] {
-  const m = PRIMARY_METHODS.filter((x) => policy.allowedMethods.includes(x));
+export function enrollableMethods(user: UserRecord | null, policy: TenantPolicy, emailCountsAsAal2 = false, unavailable: readonly Method[] = []): Method[] {
+  // `unavailable`: methods this server cannot run whatever the policy allows (passkeys without a relying party).
+  const m = PRIMARY_METHODS.filter((x) => policy.allowedMethods.includes(x) && !unavailable.includes(x));
   if (!user || emailCountsAsAal2 || !isPrivileged(user.roles)) return m;
   const strong = enrolledFactors(user).some((f) => f !== 'email_otp');
   return strong ? m : m.filter((x) => x !== 'email_otp');

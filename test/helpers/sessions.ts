@@ -45,7 +45,8 @@ export async function sessionAs(t: TestApp, user: UserRecord, opts: SessionAsOpt
   const maxAge = ctx.opts.session.absoluteTimeoutSeconds * 1000;
   const sid = randomBytes(24).toString('base64url');
   const data = {
-    cookie: { originalMaxAge: maxAge, expires: new Date(now + maxAge).toISOString(), httpOnly: true, path: '/', sameSite: ctx.opts.session.sameSite, secure: false },
+    // express-session dates its cookie on the real clock (a memory store drops a session whose cookie expired).
+    cookie: { originalMaxAge: maxAge, expires: new Date(Date.now() + maxAge).toISOString(), httpOnly: true, path: '/', sameSite: ctx.opts.session.sameSite, secure: false },
     passport: { user: su },
     mfa,
     bindingId: randomBytes(16).toString('base64url'),
