@@ -189,7 +189,7 @@ export async function confirmPasskeyRegistration(
   const first = !hasFactor(user);
   const backup = first ? newBackupCodeSet(ctx) : null;
   const at = new Date(ctx.now());
-  await ctx.users.update(user.tenantId, user.id, { mfa: { ...(backup?.patch.mfa ?? {}), webauthn: [...existing, r.credential], lastVerifiedAt: at } });
+  await writePasskeys(ctx, user, { mfa: { ...(backup?.patch.mfa ?? {}), webauthn: [...existing, r.credential], lastVerifiedAt: at } });
   await ctx.record(meta, { tenantId: user.tenantId, userId: user.id, actorId: user.id, type: 'mfa_enrolled', details: { method: 'webauthn', credentialId: r.credential.id, userVerified: r.userVerified } });
   ctx.notify(user, { event: 'factor_added', method: 'webauthn' });
   return { credential: r.credential, backupCodes: backup?.codes ?? null };
@@ -197,6 +197,16 @@ export async function confirmPasskeyRegistration(
 
 function defaultName(existing: readonly WebauthnCredentialRecord[]): string {
   return existing.length === 0 ? 'Passkey' : `Passkey ${existing.length + 1}`;
+}
+
+/**
+ * Writes a new passkey list computed from `user` as it was read: only if nobody changed the list
+ * meanwhile (another tab registering, renaming or removing one), else 409 and nothing is written.
+ */
+async function writePasskeys(ctx: StepUpContext, user: UserRecord, patch: UserPatch): Promise<void> {
+  if (!(await ctx.users.replaceWebauthnCredentials(user.tenantId, user.id, user.mfa.webauthn ?? [], patch))) {
+    throw new StepUpError('conflict', 'Your passkeys changed meanwhile (another window?); reload and try again.');
+  }
 }
 
 function findPasskey(user: UserRecord, id: string): WebauthnCredentialRecord {
@@ -209,7 +219,7 @@ function findPasskey(user: UserRecord, id: string): WebauthnCredentialRecord {
 export async function renamePasskey(ctx: StepUpContext, meta: RequestMeta, user: UserRecord, id: string, name: string): Promise<WebauthnCredentialRecord> {
   const c = findPasskey(user, id);
   const renamed = { ...c, name: sanitiseName(name) };
-  await ctx.users.update(user.tenantId, user.id, { mfa: { webauthn: (user.mfa.webauthn ?? []).map((x) => (x.id === id ? renamed : x)) } });
+  await writePasskeys(ctx, user, { mfa: { webauthn: (user.mfa.webauthn ?? []).map((x) => (x.id === id ? renamed : x)) } });
   await ctx.record(meta, { tenantId: user.tenantId, userId: user.id, actorId: user.id, type: 'webauthn_renamed', details: { credentialId: id } });
   return renamed;
 }
@@ -229,7 +239,7 @@ export async function removePasskey(ctx: StepUpContext, meta: RequestMeta, user:
   }
   const patch: UserPatch = { mfa: { webauthn: left } };
   if (remaining.length === 0) Object.assign(patch.mfa!, { backupCodes: [], backupCodeSalt: null, backupCodeKeyId: null });
-  await ctx.users.update(user.tenantId, user.id, patch);
+  await writePasskeys(ctx, user, patch);
   await ctx.record(meta, { tenantId: user.tenantId, userId: user.id, actorId: user.id, type: 'mfa_disabled', details: { method: 'webauthn', credentialId: id } });
   ctx.notify(user, { event: 'factor_removed', method: 'webauthn' });
 }

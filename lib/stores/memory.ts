@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { StepUpError } from '../errors';
 import { safeEqual } from '../crypto/compare';
-import type { AuditEvent, NewUser, TenantPolicy, TenantRecord, UserPatch, UserRecord } from '../types';
-import type { AuditPage, AuditStore, StoreSet, TenantStore, UserStore } from './ports';
+import type { AuditEvent, NewUser, TenantPolicy, TenantRecord, UserPatch, UserRecord, WebauthnCredentialRecord } from '../types';
+import { webauthnListState, type AuditPage, type AuditStore, type StoreSet, type TenantStore, type UserStore } from './ports';
 
 /** The memory stores take their time from the plugin's clock (`now`, ms), like every other part. */
 export interface MemoryStoreOptions {
@@ -108,6 +108,14 @@ export class MemoryUserStore implements UserStore {
     if (!cred || !(counter > cred.counter || (counter === 0 && cred.counter === 0))) return false;
     cred.counter = counter;
     cred.lastUsedAt = at;
+    return true;
+  }
+
+  async replaceWebauthnCredentials(tenantId: string, id: string, expected: readonly WebauthnCredentialRecord[], patch: UserPatch): Promise<boolean> {
+    const u = this.get(tenantId, id);
+    // Compared and written in one synchronous step: atomic like a document update.
+    if (!u || webauthnListState(u.mfa.webauthn) !== webauthnListState(expected)) return false;
+    applyUserPatch(u, clone(patch));
     return true;
   }
 

@@ -1,4 +1,4 @@
-import type { AuditEvent, NewUser, TenantPolicy, TenantRecord, UserPatch, UserRecord } from '../types';
+import type { AuditEvent, NewUser, TenantPolicy, TenantRecord, UserPatch, UserRecord, WebauthnCredentialRecord } from '../types';
 
 /**
  * Users, always addressed through their tenant. Adapters must make `advanceTotpStep` and
@@ -21,6 +21,18 @@ export interface UserStore {
    * greater than the stored one, or both are 0 (an authenticator without a counter). True when it moved.
    */
   advanceWebauthnCounter(tenantId: string, id: string, credentialId: string, counter: number, at: Date): Promise<boolean>;
+  /**
+   * Compare-and-set of the passkey list: writes `patch` (which carries the new `mfa.webauthn`) only
+   * if the stored list still is `expected` (same ids, names and counters, in order). False when it
+   * changed meanwhile, so of two concurrent registrations, renames or removals none silently undoes
+   * the other: the loser is told to try again.
+   */
+  replaceWebauthnCredentials(tenantId: string, id: string, expected: readonly WebauthnCredentialRecord[], patch: UserPatch): Promise<boolean>;
+}
+
+/** What the passkey compare-and-set compares: the list's ids, names and counters, in order. */
+export function webauthnListState(list: readonly WebauthnCredentialRecord[] | undefined): string {
+  return JSON.stringify((list ?? []).map((c) => [c.id, c.name, c.counter]));
 }
 
 export interface TenantStore {

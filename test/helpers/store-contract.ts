@@ -205,6 +205,29 @@ export function runUserStoreContract(name: string, makeStores: MakeStores): void
       expect(await users.update(T2, u.id, { lockCount: 9 })).toBeNull();
     });
 
+    it('replaces the passkey list only from the state it was read in: of concurrent writers exactly one wins', async () => {
+      const u = await users.create(newUser(T1, 'pk@x.test'));
+      const a = credential('cred-a', 0);
+      expect(await users.replaceWebauthnCredentials(T1, u.id, [], { mfa: { webauthn: [a] } })).toBe(true);
+      // Written from a stale read (the empty list): refused, nothing changes.
+      expect(await users.replaceWebauthnCredentials(T1, u.id, [], { mfa: { webauthn: [credential('cred-x', 0)] } })).toBe(false);
+      // Two tabs register at once from the same read: one lands, the other is refused (not silently lost).
+      const [b, c] = [credential('cred-b', 0), credential('cred-c', 0)];
+      const race = await Promise.all([
+        users.replaceWebauthnCredentials(T1, u.id, [a], { mfa: { webauthn: [a, b] } }),
+        users.replaceWebauthnCredentials(T1, u.id, [a], { mfa: { webauthn: [a, c] } }),
+      ]);
+      expect(race.filter(Boolean)).toHaveLength(1);
+      const after = (await users.findById(T1, u.id))!.mfa.webauthn!;
+      expect(after.map((x) => x.id)).toEqual(['cred-a', race[0] ? 'cred-b' : 'cred-c']);
+      // A counter moved since the read: the stale list (with the old counter) is not written back.
+      expect(await users.advanceWebauthnCounter(T1, u.id, 'cred-a', 5, new Date('2026-06-07T00:00:00Z'))).toBe(true);
+      expect(await users.replaceWebauthnCredentials(T1, u.id, after, { mfa: { webauthn: after.slice(0, 1) } })).toBe(false);
+      expect((await users.findById(T1, u.id))!.mfa.webauthn!.map((x) => [x.id, x.counter])).toEqual([['cred-a', 5], [after[1]!.id, 0]]);
+      // Another tenant's user of that id: nothing to compare with, nothing written.
+      expect(await users.replaceWebauthnCredentials(T2, u.id, [], { mfa: { webauthn: [] } })).toBe(false);
+    });
+
     it('advances a passkey counter only forward, exactly once under a race; 0 over 0 is accepted', async () => {
       const u = await users.create(newUser(T1, 'a@x.test'));
       const at = new Date('2026-06-06T00:00:00Z');

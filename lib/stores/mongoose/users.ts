@@ -1,8 +1,9 @@
 import type { Model } from 'mongoose';
 import { StepUpError } from '../../errors';
 import { safeEqual } from '../../crypto/compare';
-import type { NewUser, UserPatch, UserRecord } from '../../types';
-import type { UserStore } from '../ports';
+import { createHash } from 'node:crypto';
+import type { NewUser, UserPatch, UserRecord, WebauthnCredentialRecord } from '../../types';
+import { webauthnListState, type UserStore } from '../ports';
 import { isDuplicate, patchToUpdate, Q, toUser, type Doc, type Runner } from './common';
 
 /**
@@ -153,6 +154,25 @@ export class MongooseUserStore implements UserStore {
     const res = await this.run('users.advanceWebauthnCounter', () =>
       m.users.updateOne({ ...filter, [`${p}.counter`]: { $lt: counter } }, { $set: { [`${p}.counter`]: counter, [`${p}.lastUsedAt`]: at } }).exec(),
     );
+    return res.matchedCount === 1;
+  }
+
+  async replaceWebauthnCredentials(tenantId: string, id: string, expected: readonly WebauthnCredentialRecord[], patch: UserPatch): Promise<boolean> {
+    const m = await this.modelFor(tenantId);
+    if (!m) return false;
+    const state = webauthnListState(expected);
+    if (webauthnListState((await this.findById(tenantId, id))?.mfa.webauthn) !== state) return false;
+    // One writer per list state (the claim), then a write whose filter names that state element by
+    // element (ids and counters by index, and no element past the end): a counter moved meanwhile, or
+    // a list changed by a writer that got in first, matches nothing.
+    const digest = createHash('sha256').update(state).digest('base64url');
+    if (!(await this.claim(m, tenantId, id, 'webauthn-list', digest))) return false;
+    const filter: Record<string, unknown> = { _id: id, tenantId, [`mfa.webauthn.${expected.length}`]: { $exists: false } };
+    expected.forEach((c, i) => Object.assign(filter, { [`mfa.webauthn.${i}.id`]: c.id, [`mfa.webauthn.${i}.counter`]: c.counter }));
+    const { $set, $unset } = patchToUpdate(patch);
+    const update: Record<string, unknown> = { $set };
+    if (Object.keys($unset).length) update.$unset = $unset;
+    const res = await this.run('users.replaceWebauthnCredentials', () => m.users.updateOne(filter, update).exec());
     return res.matchedCount === 1;
   }
 
