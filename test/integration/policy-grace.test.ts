@@ -60,7 +60,7 @@ describeWithRedis('tenant policy: grace period, enrollment_required, and policy 
 
       t.clock.advance(60);
       const late = await login(agent(t), 'bob@acme.test').expect(200);
-      expect(late.body).toMatchObject({ state: 'enrollment_required', methods: ['webauthn', 'totp', 'email_otp', 'sms_otp'] });
+      expect(late.body).toMatchObject({ state: 'enrollment_required', methods: ['totp', 'email_otp', 'sms_otp'] /* no relying party here: no passkeys */ });
       expect(late.body.user).toBeUndefined();
     });
 
@@ -136,7 +136,7 @@ describeWithRedis('tenant policy: grace period, enrollment_required, and policy 
         expect([name, res.status, res.body.error]).toEqual([name, 409, 'no_pending_login']);
       }
       const session = await a.get('/auth/session').expect(200);
-      expect(session.body).toMatchObject({ state: 'enrollment_required', methods: ['webauthn', 'totp', 'email_otp', 'sms_otp'] });
+      expect(session.body).toMatchObject({ state: 'enrollment_required', methods: ['totp', 'email_otp', 'sms_otp'] /* no relying party here: no passkeys */ });
       expect(session.body.user).toBeUndefined();
     });
 

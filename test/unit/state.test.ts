@@ -78,6 +78,8 @@ describe('decideAfterPassword', () => {
 
   it('enrollableMethods follows the policy and never lists backup codes', () => {
     expect(enrollableMethods(null, { ...DEFAULT_POLICY })).toEqual(['webauthn', 'totp', 'email_otp', 'sms_otp']);
+    // A method the server cannot run (passkeys without a relying party) is never offered.
+    expect(enrollableMethods(null, { ...DEFAULT_POLICY }, false, ['webauthn'])).toEqual(['totp', 'email_otp', 'sms_otp']);
     expect(enrollableMethods(null, { ...DEFAULT_POLICY, allowedMethods: ['backup_code', 'sms_otp'] })).toEqual(['sms_otp']);
     // Email is never an administrator's only factor (MFA-38).
     expect(enrollableMethods(user({ roles: ['admin'] }), { ...DEFAULT_POLICY })).toEqual(['webauthn', 'totp', 'sms_otp']);
