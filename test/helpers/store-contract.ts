@@ -224,6 +224,12 @@ export function runUserStoreContract(name: string, makeStores: MakeStores): void
       expect(await users.advanceWebauthnCounter(T1, u.id, 'cred-a', 5, new Date('2026-06-07T00:00:00Z'))).toBe(true);
       expect(await users.replaceWebauthnCredentials(T1, u.id, after, { mfa: { webauthn: after.slice(0, 1) } })).toBe(false);
       expect((await users.findById(T1, u.id))!.mfa.webauthn!.map((x) => [x.id, x.counter])).toEqual([['cred-a', 5], [after[1]!.id, 0]]);
+      // A list that comes back to an earlier state (a passkey added, then removed) can be written from again.
+      const now = (await users.findById(T1, u.id))!.mfa.webauthn!;
+      expect(await users.replaceWebauthnCredentials(T1, u.id, now, { mfa: { webauthn: [now[0]!] } })).toBe(true);
+      const one = (await users.findById(T1, u.id))!.mfa.webauthn!;
+      expect(await users.replaceWebauthnCredentials(T1, u.id, one, { mfa: { webauthn: now } })).toBe(true);
+      expect(await users.replaceWebauthnCredentials(T1, u.id, now, { mfa: { webauthn: [now[0]!] } })).toBe(true);
       // Another tenant's user of that id: nothing to compare with, nothing written.
       expect(await users.replaceWebauthnCredentials(T2, u.id, [], { mfa: { webauthn: [] } })).toBe(false);
     });

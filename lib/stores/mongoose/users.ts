@@ -167,13 +167,19 @@ export class MongooseUserStore implements UserStore {
     // a list changed by a writer that got in first, matches nothing.
     const digest = createHash('sha256').update(state).digest('base64url');
     if (!(await this.claim(m, tenantId, id, 'webauthn-list', digest))) return false;
-    const filter: Record<string, unknown> = { _id: id, tenantId, [`mfa.webauthn.${expected.length}`]: { $exists: false } };
-    expected.forEach((c, i) => Object.assign(filter, { [`mfa.webauthn.${i}.id`]: c.id, [`mfa.webauthn.${i}.counter`]: c.counter }));
-    const { $set, $unset } = patchToUpdate(patch);
-    const update: Record<string, unknown> = { $set };
-    if (Object.keys($unset).length) update.$unset = $unset;
-    const res = await this.run('users.replaceWebauthnCredentials', () => m.users.updateOne(filter, update).exec());
-    return res.matchedCount === 1;
+    try {
+      const filter: Record<string, unknown> = { _id: id, tenantId, [`mfa.webauthn.${expected.length}`]: { $exists: false } };
+      expected.forEach((c, i) => Object.assign(filter, { [`mfa.webauthn.${i}.id`]: c.id, [`mfa.webauthn.${i}.counter`]: c.counter }));
+      const { $set, $unset } = patchToUpdate(patch);
+      const update: Record<string, unknown> = { $set };
+      if (Object.keys($unset).length) update.$unset = $unset;
+      const res = await this.run('users.replaceWebauthnCredentials', () => m.users.updateOne(filter, update).exec());
+      return res.matchedCount === 1;
+    } finally {
+      // The claim only serialises writers racing from this state; once written, the same list may
+      // come back later (a passkey added, then removed) and must be writable from again.
+      await this.run('users.releaseClaim', () => m.claims.deleteOne({ _id: `webauthn-list:${id}:${digest}`, tenantId }).exec()).catch(() => undefined);
+    }
   }
 
   /** Every user of a tenant and their claims (shared layout: a tenant's removal). */
