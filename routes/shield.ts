@@ -147,8 +147,21 @@ export function shield(ctx: StepUpContext): RequestHandler {
   const secrets = ctx.opts.session.secrets;
   const shared = o.redis && ctx.opts.redis ? ctx.ephemeral : null;
   const sharedLimit = Math.max(o.ipBurst, o.ipPerMinute);
-  const refuse = (res: Parameters<RequestHandler>[1], waitMs: number) => {
-    const answer = () => sendError(res, new StepUpError('rate_limited', undefined, { retryAfterSeconds: retrySeconds(waitMs) }));
+  // Sessions whose login a timed account lock refused (423 with Retry-After): until it lifts, the same
+  // answer again from here, without loading the session (a lock refuses every code, so nothing else
+  // could come of it). Hard locks (no Retry-After: a backup code still opens them) are not kept.
+  const locked = new Map<string, number>();
+  const LOCKABLE = new Set<string>(['/mfa/challenge', '/step-up'].map((r) => o.routerPath + r));
+  const rememberLock = (sid: string, res: Parameters<RequestHandler>[1]) => {
+    res.once('finish', () => {
+      const after = Number(res.getHeader('retry-after'));
+      if (res.statusCode !== 423 || !(after > 0)) return;
+      if (locked.size >= o.maxKeys) locked.delete(locked.keys().next().value!);
+      locked.set(sid, ctx.now() + after * 1000);
+    });
+  };
+  const refuse = (res: Parameters<RequestHandler>[1], waitMs: number, error: 'rate_limited' | 'account_locked' = 'rate_limited') => {
+    const answer = () => sendError(res, new StepUpError(error, undefined, { retryAfterSeconds: retrySeconds(waitMs) }));
     // A client that does not wait for Retry-After would be answered again at once, as fast as it can
     // send: the refusal is held back a little (never past the wait it announces), so a flood over kept-alive
     // connections costs a timer per connection instead of the process's CPU. Dropped if the client leaves.
@@ -163,6 +176,12 @@ export function shield(ctx: StepUpContext): RequestHandler {
     const now = ctx.now();
     const ip = req.ip ?? 'unknown';
     const sid = signedSessionId(req.headers.cookie, name, secrets);
+    if (sid !== null && LOCKABLE.has(pathOf(req))) {
+      const until = locked.get(sid) ?? 0;
+      if (until > now) return refuse(res, until - now, 'account_locked');
+      if (until) locked.delete(sid);
+      rememberLock(sid, res);
+    }
     // A request with a session the server issued spends that session's budget (its login paid at
     // its IP); anything else spends its IP's. Users behind one NAT then share only the cost of logins.
     const wait = sid !== null ? sessions.take(sid, now) : ips.take(ip, now);

@@ -5,7 +5,8 @@
  * moved on the injected clock.
  */
 import { internalContextOf } from '../../testing';
-import { agent, buildApp, expectError, FAST_ARGON2, seedTenant, seedUser, type TestApp } from '../helpers/app';
+import { agent, buildApp, codeFor, expectError, FAST_ARGON2, seedTenant, seedUser, type TestApp } from '../helpers/app';
+import { RFC_SECRET, seedRfcTotp } from '../helpers/security';
 import { describeWithRedis } from '../helpers/services';
 import { PasswordHasher, PasswordQueue } from '../../lib/crypto/passwords';
 import type { StepUpOptions } from '../../index';
@@ -77,6 +78,30 @@ describeWithRedis('shield: early refusals under a flood', () => {
       expectError(res, 'rate_limited', 429);
       expect(get).not.toHaveBeenCalled();
     }
+  });
+
+  it('a session refused by a timed account lock gets the same 423 from the shield until the lock lifts, without a session read', async () => {
+    await setup({ ipBurst: 1000, ipPerMinute: 1000, sessionBurst: 1000, sessionPerMinute: 1000 }, { lockout: { maxFailures: 3, lockSeconds: 600 } });
+    await seedRfcTotp(t, (await t.users.findByEmail(tenantId, 'alice@example.com'))!);
+    const a = agent(t);
+    await login('198.51.100.70', PW, a).expect(200);
+    const code = (c: string) => a.post('/auth/mfa/challenge').set('X-Forwarded-For', '198.51.100.70').send({ method: 'totp', code: c });
+    for (let i = 0; i < 3; i++) expectError(await code('000000'), 'invalid_code', 401);
+    const first = await code('000000');
+    expectError(first, 'account_locked', 423);
+    const get = jest.spyOn(t.stepUp.stores.sessions, 'get');
+    const again = await code(codeFor(RFC_SECRET, t.clock.now()));
+    // The same answer as the route's (status, code, message, Retry-After), and no session was loaded.
+    expect({ status: again.status, body: again.body }).toEqual({ status: 423, body: first.body });
+    expect(Number(again.headers['retry-after'])).toBeGreaterThan(0);
+    expect(get).not.toHaveBeenCalled();
+    // A new login from the same browser is not held back (it gets a new session id).
+    expect((await login('198.51.100.70', PW, a)).status).toBe(200);
+    expect(get).toHaveBeenCalled();
+    // Once the lock lifts, codes reach the session and the pipeline again.
+    t.clock.advance(601);
+    await login('198.51.100.70', PW, a).expect(200);
+    expect((await code(codeFor(RFC_SECRET, t.clock.now()))).body.state).toBe('authenticated');
   });
 
   it('guarded and other requests are never shielded', async () => {
