@@ -22,6 +22,8 @@ declare module 'express-session' {
     bindingId?: string;
     /** `mfa_required` only: days the challenge page may offer to remember this browser (0 or absent: none). */
     rememberDeviceDays?: number;
+    /** Binds a passwordless challenge to this (still anonymous) session; gone with the login's new id. */
+    passkeyBinding?: string;
   }
 }
 
@@ -48,6 +50,16 @@ function destroy(req: Request): Promise<void> {
 export function cookieName(ctx: StepUpContext): string {
   const s = ctx.opts.session;
   return s.cookieName ?? (s.external ? 'connect.sid' : s.secureCookie === true ? '__Host-sid' : 'sid');
+}
+
+/** The binding of this session's passwordless passkey challenge (made on first use). */
+export function bindPasskeyChallenge(req: Request): string {
+  req.session.passkeyBinding ??= randomId();
+  return req.session.passkeyBinding;
+}
+
+export function passkeyBindingOf(req: Request): string | undefined {
+  return req.session?.passkeyBinding;
 }
 
 /** The session's state, read only (for views and checks). */

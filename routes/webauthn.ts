@@ -13,16 +13,9 @@ import { proofMethods } from '../lib/state/policy';
 import { toSessionUser } from '../lib/types';
 import { requireAuth, requireStepUp } from './guards';
 import { authenticateWith } from './passport';
-import { establish, factorTarget, finishEnrolment, mfaOf, subjectRef, update } from './http-session';
+import { bindPasskeyChallenge, establish, factorTarget, finishEnrolment, mfaOf, passkeyBindingOf, subjectRef, update } from './http-session';
 import { body, h, metaOf } from './http';
 import { PASSKEY_LOGIN_STRATEGY, credentialId } from './passkey-shapes';
-
-declare module 'express-session' {
-  interface SessionData {
-    /** Binds a passwordless challenge to this (still anonymous) session; gone with the login's new id. */
-    passkeyBinding?: string;
-  }
-}
 
 import { passkeyLoginBody, passkeyOptionsBody, passkeyRegisterBody as registerBody, passkeyRenameBody as renameBody, webauthnEmpty as empty } from './schemas';
 
@@ -137,7 +130,7 @@ export function passwordlessTarget(ctx: StepUpContext) {
     if (!tenant || !tenant.policy.passwordlessPasskeys || !tenant.policy.allowedMethods.includes('webauthn')) throw new StepUpError('method_not_allowed');
     passkeysOf(ctx);
     const claim = peekAssertion(input.response);
-    const binding = req.session?.passkeyBinding;
+    const binding = passkeyBindingOf(req);
     if (!claim?.userId || !binding) throw new StepUpError('invalid_code');
     return { purpose: 'passwordless', tenantId: tenant.id, userId: claim.userId, binding, validFrom: ctx.now() };
   };
@@ -159,8 +152,7 @@ export function passkeyRoutes(ctx: StepUpContext, passport: PassportLike): Route
       if (!tenant || !tenant.policy.passwordlessPasskeys || !tenant.policy.allowedMethods.includes('webauthn')) throw new StepUpError('method_not_allowed');
       const service = passkeysOf(ctx);
       // The challenge is bound to this browser's session (saved now, so the cookie comes back).
-      req.session.passkeyBinding ??= randomId();
-      const options = await service.authenticationOptions({ purpose: 'passwordless', binding: req.session.passkeyBinding, tenantId: tenant.id });
+      const options = await service.authenticationOptions({ purpose: 'passwordless', binding: bindPasskeyChallenge(req), tenantId: tenant.id });
       res.set('Cache-Control', 'no-store');
       res.json(options);
     }),
