@@ -18,8 +18,11 @@ module.exports = {
   globalSetup: '<rootDir>/test/helpers/global-setup.js',
   globalTeardown: '<rootDir>/test/helpers/global-teardown.js',
   testTimeout: 30000,
-  // Two workers on this 2-core machine: most suites wait on Redis, FerretDB, SMTP or Chromium, not the CPU.
-  maxWorkers: 2,
+  // Three workers on this 2-core machine, the browser files spread through the run (test/helpers/sequencer.js):
+  // most integration suites wait on Redis, FerretDB, sockets or timers, the browser ones on Chromium.
+  // (Two workers with jest's slowest-first order kept the cores about 60 % busy.)
+  maxWorkers: 3,
+  testSequencer: '<rootDir>/test/helpers/sequencer.js',
   reporters: ['default', '<rootDir>/test/helpers/summary-reporter.js'],
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
