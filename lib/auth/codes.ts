@@ -40,8 +40,10 @@ export async function sendCode(
     ]);
   } catch (err) {
     await undo().catch((e: Error) => ctx.logger.warn('could not give a failed send back to the caps', { err: e.message }));
-    // The error's name and code only: a gateway's message may echo the request (the code, the number).
-    ctx.logger.warn('code delivery failed', { channel, tenantId: user.tenantId, userId: user.id, err: (err as Error)?.name, code: (err as { code?: unknown })?.code });
+    // The error's name and errno-style code only (`ETIMEDOUT`, `EENVELOPE`): a gateway's message, or a
+    // custom transport's `code` field, may echo the request (the one-time code, the number).
+    const errCode = (err as { code?: unknown })?.code;
+    ctx.logger.warn('code delivery failed', { channel, tenantId: user.tenantId, userId: user.id, err: (err as Error)?.name, errCode: typeof errCode === 'string' && /^[A-Z][A-Z0-9_]{0,39}$/.test(errCode) ? errCode : undefined });
     throw err instanceof StepUpError ? err : new StepUpError('delivery_failed');
   } finally {
     clearTimeout(timer);
