@@ -97,10 +97,9 @@ export async function verifySecondFactor(ctx: StepUpContext, attempt: FactorAtte
   let n: number;
   const budgetKey = `${user.tenantId}:${user.id}`;
   // One Redis round trip for the budgets on a single Redis (lib/limits/attempts.ts reserveAlong).
-  const direct = ctx.opts.redis ? { client: ctx.opts.redis, prefix: ctx.opts.redisPrefix, timeoutMs: ctx.opts.redisTimeoutMs } : undefined;
   if (target.purpose === 'login') {
     // Per-login budget, counted outside the session (ATK-26), then the account's.
-    const r = await ctx.limits.secondFactor.reserveAlong(budgetKey, { key: `challenge:${target.pending.id}`, ttlMs: ctx.opts.pendingTtlSeconds * 1000, max: ctx.opts.challengeMaxFailures }, direct);
+    const r = await ctx.limits.secondFactor.reserveAlong(budgetKey, { key: `challenge:${target.pending.id}`, ttlMs: ctx.opts.pendingTtlSeconds * 1000, max: ctx.opts.challengeMaxFailures });
     tries = r.tries;
     if (r.n === null) throw new StepUpError('challenge_expired', 'Too many wrong codes; start again with your password.');
     n = r.n;
@@ -124,7 +123,7 @@ export async function verifySecondFactor(ctx: StepUpContext, attempt: FactorAtte
     throw new StepUpError('invalid_code');
   }
 
-  await ctx.limits.secondFactor.succeededDirect(budgetKey, direct);
+  await ctx.limits.secondFactor.succeeded(budgetKey);
   const at = new Date(now);
   const unlock = user.lockCount || user.lockedUntil ? { lockCount: 0, lockedUntil: null } : {};
   if (target.purpose !== 'enrol') await ctx.users.update(user.tenantId, user.id, { ...unlock, mfa: { lastVerifiedAt: at } });

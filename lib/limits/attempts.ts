@@ -1,8 +1,6 @@
 import { StepUpError, type ErrorCode } from '../errors';
-import { createHash } from 'node:crypto';
-import type { EphemeralStore, RedisLike } from '../stores/ephemeral';
+import type { EphemeralStore } from '../stores/ephemeral';
 import { FixedWindow, retrySeconds } from './window';
-import { withDeadline } from '../stores/ephemeral';
 
 export interface AttemptLimitOptions {
   /** Failures allowed before the key is locked. */
@@ -100,6 +98,11 @@ export class AttemptLimiter {
   }
 
   async succeeded(key: string): Promise<void> {
+    // One round trip on a single Redis: the generation is read inside the script.
+    if (this.store.runScript) {
+      await this.store.runScript(RESET_CURRENT, [this.lockKey(key), this.countKey(key, '')], []);
+      return;
+    }
     const { generation } = await this.state(key);
     await this.counter.reset(this.countKey(key, generation));
   }
@@ -108,19 +111,18 @@ export class AttemptLimiter {
    * `reserve` with a second, smaller budget counted first (the per-login budget of a challenge:
    * ATK-26), in ONE Redis round trip on a single Redis (a script) instead of three. When the inner
    * budget is spent (`tries > inner.max`) nothing else is counted and `n` is null; a lock throws
-   * like `reserve`. On a Redis Cluster (keys of several slots) or without Redis: the same steps one
+   * like `reserve`. On a Redis Cluster (keys of several slots) or in memory: the same steps one
    * after the other.
    */
-  async reserveAlong(key: string, inner: { key: string; ttlMs: number; max: number }, direct?: DirectRedis): Promise<{ tries: number; n: number | null }> {
-    if (!direct || direct.client.isCluster) {
+  async reserveAlong(key: string, inner: { key: string; ttlMs: number; max: number }): Promise<{ tries: number; n: number | null }> {
+    if (!this.store.runScript) {
       const tries = await this.store.incr(inner.key, inner.ttlMs);
       if (tries > inner.max) return { tries, n: null };
       return { tries, n: await this.reserve(key) };
     }
-    const [tries, n, lock] = (await runScript(direct, RESERVE_ALONG, [direct.prefix + inner.key, direct.prefix + this.lockKey(key)], [
+    const [tries, n, lock] = (await this.store.runScript(RESERVE_ALONG, [inner.key, this.lockKey(key), this.countKey(key, '')], [
       ttl(inner.ttlMs),
       inner.max,
-      direct.prefix + this.countKey(key, ''),
       ttl(this.counter.windowMs),
       Math.floor(this.now()),
     ])) as [number, number, string | null];
@@ -132,66 +134,37 @@ export class AttemptLimiter {
     return { tries: Number(tries), n: Number(n) };
   }
 
-  /** `succeeded` in one round trip on a single Redis (the generation is read inside the script). */
-  async succeededDirect(key: string, direct?: DirectRedis): Promise<void> {
-    if (!direct || direct.client.isCluster) return this.succeeded(key);
-    await runScript(direct, RESET_CURRENT, [direct.prefix + this.lockKey(key)], [direct.prefix + this.countKey(key, '')]);
-  }
-
   private async lock(key: string): Promise<void> {
     // Kept as long as a counter of its generation may live, so the generation never falls back.
     await this.store.set(this.lockKey(key), String(this.now() + this.lockMs), this.lockMs + this.counter.windowMs + 60_000);
   }
 }
 
-/** A Redis client and the plugin's key prefix, for the one-round-trip paths (single Redis only). */
-export interface DirectRedis {
-  client: RedisLike;
-  prefix: string;
-  /** Deadline of one call, ms. */
-  timeoutMs?: number;
-}
-
 const ttl = (ms: number) => Math.max(1, Math.ceil(ms));
 
 // The generation rule of `state()`: the lock's raw value when it is a number, else '0'. The count key
-// is built inside the script from it, which a single Redis allows (a Cluster takes the step-by-step path).
-const GENERATION = `
-local raw = redis.call('GET', KEYS[2] or KEYS[1])
+// is the counter prefix (passed as a key, so the store prefixes it) and the generation, built inside the
+// script, which a single Redis allows (a Cluster takes the step-by-step path).
+const generation = (lockKey: string) => `
+local raw = redis.call('GET', ${lockKey})
 local gen = '0'
 if raw and tonumber(raw) then gen = raw end`;
 
-// KEYS: inner counter, lock. ARGV: inner ttl, inner max, count key prefix, count ttl, now (the caller's clock).
+// KEYS: inner counter, lock, counter prefix. ARGV: inner ttl, inner max, count ttl, now (the caller's clock).
 // -> {tries, n (0: not counted), lock value while it holds (else false)}. Nothing is counted against
 // the account while its lock holds, as in `reserve`.
 const RESERVE_ALONG = `
 redis.call('SET', KEYS[1], '0', 'PX', ARGV[1], 'NX')
 local tries = redis.call('INCR', KEYS[1])
 if tries > tonumber(ARGV[2]) then return {tries, 0, false} end
-${GENERATION}
-if raw and tonumber(raw) and tonumber(raw) > tonumber(ARGV[5]) then return {tries, 0, raw} end
-local ck = ARGV[3] .. gen
-redis.call('SET', ck, '0', 'PX', ARGV[4], 'NX')
+${generation('KEYS[2]')}
+if raw and tonumber(raw) and tonumber(raw) > tonumber(ARGV[4]) then return {tries, 0, raw} end
+local ck = KEYS[3] .. gen
+redis.call('SET', ck, '0', 'PX', ARGV[3], 'NX')
 return {tries, redis.call('INCR', ck), false}`;
 
-// KEYS: lock. ARGV: count key prefix.
+// KEYS: lock, counter prefix.
 const RESET_CURRENT = `
-${GENERATION}
-redis.call('DEL', ARGV[1] .. gen)
+${generation('KEYS[1]')}
+redis.call('DEL', KEYS[2] .. gen)
 return 1`;
-
-const shas = new Map<string, string>();
-
-async function runScript(d: DirectRedis, source: string, keys: string[], args: Array<string | number>): Promise<unknown> {
-  let sha = shas.get(source);
-  if (!sha) shas.set(source, (sha = createHash('sha1').update(source).digest('hex')));
-  const call = async () => {
-    try {
-      return await d.client.call('EVALSHA', sha!, keys.length, ...keys, ...args);
-    } catch (err) {
-      if (!/NOSCRIPT/.test((err as Error)?.message ?? '')) throw err;
-      return d.client.call('EVAL', source, keys.length, ...keys, ...args);
-    }
-  };
-  return withDeadline(call(), d.timeoutMs ?? 1500, 'EVALSHA');
-}

@@ -71,6 +71,12 @@ export interface EphemeralStore {
    * `set` with TTLs, `del`, `sadd` (the set's TTL renewed), `srem`, then the value of `get`.
    */
   batch(ops: BatchOps): Promise<string | null>;
+  /**
+   * A Lua script over keys of this store (named without the prefix; the store adds it), in one round
+   * trip. Only on a single Redis: absent in memory and on a Cluster (where keys may live in several
+   * slots), so callers keep a step-by-step path for those.
+   */
+  readonly runScript?: (source: string, keys: string[], args: Array<string | number>) => Promise<unknown>;
 }
 
 /** The writes (in this order) and the read of one `batch`. */
@@ -167,6 +173,13 @@ class Script {
   }
 }
 
+const callerScripts = new Map<string, Script>();
+const scriptFor = (source: string): Script => {
+  let s = callerScripts.get(source);
+  if (!s) callerScripts.set(source, (s = new Script(source)));
+  return s;
+};
+
 const scripts = { incr: new Script(INCR), sadd: new Script(SADD), slidingAdd: new Script(SLIDING_ADD), slidingRange: new Script(SLIDING_RANGE), batch: new Script(BATCH) };
 
 export interface RedisEphemeralOptions {
@@ -183,6 +196,7 @@ export interface RedisEphemeralOptions {
 export class RedisEphemeralStore implements EphemeralStore {
   private readonly prefix: string;
   readonly timeoutMs: number;
+  readonly runScript?: (source: string, keys: string[], args: Array<string | number>) => Promise<unknown>;
 
   constructor(
     private readonly redis: RedisLike,
@@ -193,6 +207,7 @@ export class RedisEphemeralStore implements EphemeralStore {
     this.prefix = o.prefix ?? 'stepup:';
     this.timeoutMs = o.timeoutMs ?? 1500;
     if (!Number.isFinite(this.timeoutMs) || this.timeoutMs <= 0) throw new TypeError('RedisEphemeralStore: `timeoutMs` must be a positive number');
+    if (!redis.isCluster) this.runScript = (source, keys, args) => this.scriptOn(scriptFor(source), keys, args);
   }
 
   private k(key: string): string {
