@@ -11,6 +11,7 @@ import { aalOf } from '../lib/state/policy';
 import { dropSessionMeta, methodsOf, sessionMetaEntry, sessionMetaKey, touchSessionMeta } from '../lib/auth/session-meta';
 import { toSessionUser, type Method, type StepUpUser } from '../lib/types';
 import { metaOf, sendError } from './http';
+import { readCookie } from '../lib/realtime/session';
 
 // The ONE module that reads and writes `req.session.mfa` (establish, regenerate, save, end): the state
 // machine (lib/state/machine.ts) computes every next value, this module puts it in the session.
@@ -139,10 +140,7 @@ export async function establish(ctx: StepUpContext, req: Request, user: StepUpUs
 
 /** Whether the request carried this plugin's session cookie (valid or not). */
 function sentSessionCookie(ctx: StepUpContext, req: Request): boolean {
-  const header = req.headers.cookie;
-  if (!header) return false;
-  const name = cookieName(ctx);
-  return header.split(';').some((part) => part.slice(0, part.indexOf('=')).trim() === name);
+  return readCookie(req.headers.cookie, cookieName(ctx)) !== undefined;
 }
 
 /** Runs `fill` on the new session as soon as the next `req.session.regenerate` has made it. */

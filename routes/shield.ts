@@ -1,9 +1,9 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Request, RequestHandler } from 'express';
 import type { StepUpContext } from '../lib/context';
 import { StepUpError } from '../lib/errors';
 import { retrySeconds } from '../lib/limits/window';
 import { cookieName } from './http-session';
+import { sessionIdFromCookie } from '../lib/realtime/session';
 import { sendError } from './http';
 
 // The shield (issue 14): a flood of guesses is refused BEFORE the session middleware runs, so a
@@ -100,37 +100,6 @@ function pathOf(req: Request): string {
 }
 
 /**
- * The session id of a session cookie this server signed (express-session's `s:<id>.<hmac>`), or null.
- * Only the server signs, and it hands a cookie out only with a saved session (a login, which its IP
- * paid for): so a signed cookie may carry its own budget, while made-up cookies buy nothing.
- */
-export function signedSessionId(header: string | undefined, name: string, secrets: string[]): string | null {
-  if (!header) return null;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq <= 0 || part.slice(0, eq).trim() !== name) continue;
-    let v = part.slice(eq + 1).trim();
-    if (v.length > 512) return null;
-    try {
-      v = decodeURIComponent(v);
-    } catch {
-      return null;
-    }
-    if (!v.startsWith('s:')) return null;
-    const dot = v.lastIndexOf('.');
-    if (dot < 3) return null;
-    const id = v.slice(2, dot);
-    const mac = Buffer.from(v.slice(dot + 1));
-    for (const secret of secrets) {
-      const expected = Buffer.from(createHmac('sha256', secret).update(id).digest('base64').replace(/=+$/, ''));
-      if (expected.length === mac.length && timingSafeEqual(expected, mac)) return id;
-    }
-    return null;
-  }
-  return null;
-}
-
-/**
  * The first middleware of `stepUp.session`: on the shielded POST routes, one token from the bucket of
  * the session cookie the server signed, or (without one) from the client IP's bucket; else 429
  * `rate_limited` with `Retry-After`, answered before express-session loads anything. Other requests
@@ -175,7 +144,9 @@ export function shield(ctx: StepUpContext): RequestHandler {
     if (req.method !== 'POST' || !routes.has(pathOf(req))) return next();
     const now = ctx.now();
     const ip = req.ip ?? 'unknown';
-    const sid = signedSessionId(req.headers.cookie, name, secrets);
+    // Only the server signs, and it hands a cookie out only with a saved session (a login its IP paid
+    // for): so a signed cookie may carry its own budget, while made-up cookies buy nothing.
+    const sid = sessionIdFromCookie(req.headers.cookie, name, secrets);
     if (sid !== null && LOCKABLE.has(pathOf(req))) {
       const until = locked.get(sid) ?? 0;
       if (until > now) return refuse(res, until - now, 'account_locked');
