@@ -34,7 +34,7 @@ import type { LoginResponse } from './client/types';
 import { WebauthnStrategy } from './strategies/webauthn';
 import type { PassportLike } from './routes/passport-like';
 import { createSessionStore } from './routes/session-store';
-import { beginPending, cookieName, establish, factorTarget, sessionMiddleware } from './routes/http-session';
+import { afterFirstFactor, cookieName, factorTarget, sessionMiddleware } from './routes/http-session';
 // Kept in index.d.ts on purpose: routes/http-session.ts augments `req.user` (Express.User = StepUpUser)
 // and `req.session.mfa` (express-session SessionData); a consumer's compile must see both.
 import './routes/http-session';
@@ -297,18 +297,7 @@ export function createStepUp(options: StepUpOptions): StepUp {
       const tenant = 'tenant' in who ? await ctx.tenants.findBySlug(who.tenant) : await ctx.tenants.findById(who.tenantId);
       const user = !tenant ? null : 'email' in who ? await ctx.users.findByEmail(tenant.id, normaliseEmail(who.email)) : await ctx.users.findById(tenant.id, who.userId);
       if (!tenant || !user || user.disabledAt) throw new StepUpError('invalid_credentials');
-      const next = await afterPassword(ctx, metaOf(req), user, tenant);
-      if (next.state === 'authenticated') {
-        await establish(ctx, req, next.user, next.mfa);
-        const deadline = next.decision.enrollmentDeadline;
-        return { state: 'authenticated', aal: 1, user: req.user!, ...(deadline ? { enrollmentDeadline: new Date(deadline).toISOString() } : {}) } as LoginResponse;
-      }
-      // The host's own login (if its strategy made one) gives way to the pending one: no req.user until the factor.
-      req.user = undefined;
-      await beginPending(ctx, req, next.mfa);
-      const expiresAt = new Date(next.mfa.pending!.expiresAt).toISOString();
-      const d = next.decision;
-      return (d.state === 'verification_required' ? { state: d.state, expiresAt } : { state: d.state, methods: d.methods, expiresAt }) as LoginResponse;
+      return afterFirstFactor(ctx, req, await afterPassword(ctx, metaOf(req), user, tenant));
     },
   };
   contexts.set(stepUp, ctx);

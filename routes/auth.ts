@@ -11,7 +11,7 @@ import { readDeviceCookie, setDeviceCookie } from './device-cookie';
 import { toSessionUser, type Method, type TenantRecord, type UserRecord } from '../lib/types';
 import { requireAuth } from './guards';
 import { authenticateWith } from './passport';
-import { beginPending, dropPending, end, establish, factorTarget, mfaOf, sessionView } from './http-session';
+import { afterFirstFactor, beginPending, dropPending, end, establish, factorTarget, mfaOf, sessionView } from './http-session';
 import { body, h, metaOf } from './http';
 import { WEBAUTHN_STRATEGY } from './passkey-shapes';
 import { isPhishingResistant } from '../lib/state/machine';
@@ -42,16 +42,8 @@ export function authRoutes(ctx: StepUpContext, passport: PassportLike, defaultTe
       const { user, tenant } = await authenticateWith<{ user: UserRecord; tenant: TenantRecord }>(passport, 'stepup-password', req, res, 'invalid_credentials');
       const next = await afterPassword(ctx, metaOf(req), user, tenant);
       if (next.state === 'pending' && (await loginWithRememberedDevice(ctx, req, res, user, tenant, next))) return;
-      if (next.state === 'authenticated') {
-        await establish(ctx, req, next.user, next.mfa);
-        const deadline = next.decision.enrollmentDeadline;
-        return res.json({ state: 'authenticated', aal: 1, user: req.user, ...(deadline ? { enrollmentDeadline: new Date(deadline).toISOString() } : {}) });
-      }
-      const rememberDeviceDays = rememberOffer(user, tenant, next.decision);
-      await beginPending(ctx, req, next.mfa, { rememberDeviceDays });
-      const expiresAt = new Date(next.mfa.pending!.expiresAt).toISOString();
-      const d = next.decision;
-      res.json(d.state === 'verification_required' ? { state: d.state, expiresAt } : { state: d.state, methods: d.methods, expiresAt, ...(rememberDeviceDays ? { rememberDeviceDays } : {}) });
+      const rememberDeviceDays = next.state === 'pending' ? rememberOffer(user, tenant, next.decision) : undefined;
+      res.json(await afterFirstFactor(ctx, req, next, { rememberDeviceDays }));
     }),
   );
 

@@ -11,6 +11,8 @@ import { aalOf } from '../lib/state/policy';
 import { dropSessionMeta, methodsOf, sessionMetaEntry, sessionMetaKey, touchSessionMeta } from '../lib/auth/session-meta';
 import { toSessionUser, type Method, type StepUpUser } from '../lib/types';
 import { metaOf, sendError } from './http';
+import type { AfterPassword } from '../lib/auth/password';
+import type { LoginResponse } from '../client/types';
 import { readCookie } from '../lib/realtime/session';
 
 // The ONE module that reads and writes `req.session.mfa` (establish, regenerate, save, end): the state
@@ -136,6 +138,25 @@ export async function establish(ctx: StepUpContext, req: Request, user: StepUpUs
     await dropSessionMeta(ctx, user.tenantId, user.id, req.sessionID);
     throw new StepUpError('invalid_credentials');
   }
+}
+
+/**
+ * A verified first factor (the plugin's password, or the host's own strategy through
+ * `stepUp.beginSecondFactor`) put into the session: authenticated at aal 1, or the pending login the
+ * machine chose (any `req.user` of the host's gives way to it). Answers what `POST /auth/login` answers.
+ */
+export async function afterFirstFactor(ctx: StepUpContext, req: Request, next: AfterPassword, opts: { rememberDeviceDays?: number } = {}): Promise<LoginResponse> {
+  if (next.state === 'authenticated') {
+    await establish(ctx, req, next.user, next.mfa);
+    const deadline = next.decision.enrollmentDeadline;
+    return { state: 'authenticated', aal: 1, user: req.user!, ...(deadline ? { enrollmentDeadline: new Date(deadline).toISOString() } : {}) } as LoginResponse;
+  }
+  req.user = undefined;
+  await beginPending(ctx, req, next.mfa, opts);
+  const expiresAt = new Date(next.mfa.pending!.expiresAt).toISOString();
+  const d = next.decision;
+  const days = opts.rememberDeviceDays;
+  return (d.state === 'verification_required' ? { state: d.state, expiresAt } : { state: d.state, methods: d.methods, expiresAt, ...(days ? { rememberDeviceDays: days } : {}) }) as LoginResponse;
 }
 
 /** Whether the request carried this plugin's session cookie (valid or not). */
