@@ -1,6 +1,7 @@
 // Realtime benchmark server (its own process). Prints one JSON line {port, floorPort, cookie}, then
 // answers `POST /bench/emit?n=K` (K broadcasts through stepUp.realtime, CPU measured around each)
-// and `POST /bench/floor?n=K` (the same frame pre-built once and written to N raw sockets).
+// and `POST /bench/floor?n=K` (the same frame pre-built once and written to N raw sockets), and
+// `POST /bench/ws-send?n=K` (the same payload through ws.send to the floor's sockets).
 import { internalContextOf } from '../testing';
 import express from 'express';
 import http from 'node:http';
@@ -77,6 +78,20 @@ async function main(): Promise<void> {
       const payload = Buffer.from(JSON.stringify({ type: 'syncStatus', tenant: 'acme', status: 'progress', progress: 50, message: `sent ${Date.now()}`, at: Date.now() }));
       const frame = Buffer.concat(Sender.frame(payload, { fin: true, opcode: 1, mask: false, readOnly: true, rsv1: false }));
       for (const ws of floorSockets) (ws as unknown as { _socket: import('node:net').Socket })._socket.write(frame);
+      out.push(cpuMicros() - c0);
+      await new Promise((r) => setImmediate(r));
+    }
+    res.json({ cpuMicros: out });
+  });
+  // ws's public API alone: the same payload, encoded once, through ws.send to each socket (ws frames it
+  // and writes header and payload with one writev). What the plugin's broadcast costs beyond this is its own.
+  app.post('/bench/ws-send', async (req, res) => {
+    const n = Number(req.query.n ?? 1);
+    const out: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const c0 = cpuMicros();
+      const payload = Buffer.from(JSON.stringify({ type: 'syncStatus', tenant: 'acme', status: 'progress', progress: 50, message: `sent ${Date.now()}`, at: Date.now() }));
+      for (const ws of floorSockets) ws.send(payload, { binary: false });
       out.push(cpuMicros() - c0);
       await new Promise((r) => setImmediate(r));
     }

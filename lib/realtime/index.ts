@@ -17,7 +17,7 @@ import {
   type NotificationTarget,
   type SyncStatusPayload,
 } from './protocol';
-import { Registry, writeFrame } from './registry';
+import { Registry, writeFrame, type Conn } from './registry';
 import { createUpgradeHandler } from './upgrade';
 
 export type { RealtimeOptions, RealtimeLogger, SessionStoreLike } from './options';
@@ -83,18 +83,12 @@ export function createRealtime(options: RealtimeOptions): Realtime {
     const members = registry.members(room);
     if (!members) return;
     let slow = 0;
+    const onSlow = (conn: Conn): void => {
+      slow += 1;
+      registry.remove(conn);
+    };
     // The same Buffer goes to every socket: encoded once per process, whatever the room size.
-    for (const conn of members) {
-      writeFrame(
-        conn,
-        frame,
-        opts.maxBufferedBytes,
-        () => {
-          slow += 1;
-          registry.remove(conn);
-        },
-      );
-    }
+    for (const conn of members) writeFrame(conn, frame, opts.maxBufferedBytes, onSlow);
     if (slow) opts.logger.warn('realtime: slow consumers terminated', { sockets: slow, maxBufferedBytes: opts.maxBufferedBytes });
   }
 

@@ -100,22 +100,25 @@ function removeFrom(map: Map<string, Set<Conn>>, key: string, conn: Conn): void 
   if (set.size === 0) map.delete(key);
 }
 
+/** ws.send's options for every frame: one object, not one per socket per broadcast. */
+const TEXT = Object.freeze({ binary: false });
+
 /**
  * Write one pre-encoded text frame. A socket whose unsent data would pass `maxBufferedBytes` is a slow
  * (or malicious, never-reading) consumer: terminate it so server memory stays bounded (ATK-22).
  * Returns false when the frame was not written.
  */
-export function writeFrame(conn: Conn, frame: Buffer, maxBufferedBytes: number, onSlow?: () => void): boolean {
+export function writeFrame(conn: Conn, frame: Buffer, maxBufferedBytes: number, onSlow?: (conn: Conn) => void): boolean {
   const ws = conn.ws;
   if (conn.closed || ws.readyState !== ws.OPEN) return false;
   if (ws.bufferedAmount + frame.length > maxBufferedBytes) {
     conn.closed = true;
-    onSlow?.();
+    onSlow?.(conn);
     ws.terminate();
     return false;
   }
   // ws's public API only (issue 11): ws frames the payload; the payload itself is encoded once per broadcast.
-  ws.send(frame, { binary: false });
+  ws.send(frame, TEXT);
   return true;
 }
 
