@@ -25,7 +25,7 @@ import { policyView } from '../lib/admin/policy';
 import { generatePassword } from '../lib/crypto/codes';
 import type { ExampleConfig } from './config';
 import { SyncRunner, type Schedule } from './sync';
-import { PAGES, pagesRouter } from './pages/router';
+import { PAGES, assetsRouter, pagesRouter } from './pages/router';
 import { outboxRouter } from './pages/outbox';
 
 export interface ExampleApp {
@@ -222,6 +222,8 @@ export async function createExampleApp(cfg: ExampleConfig, opts: ExampleOptions 
   app.disable('x-powered-by');
   if (cfg.production) app.set('trust proxy', 1);
   app.use(securityHeaders(cfg.production));
+  // Static files before the session: no session read for a page's modules, stylesheet or icon.
+  app.use(assetsRouter());
   app.use(stepUp.session);
   app.use('/auth', stepUp.router);
   app.use('/admin', stepUp.adminRouter);

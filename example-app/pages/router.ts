@@ -49,9 +49,11 @@ const navHtml = { app: readFileSync(path.join(PAGES_DIR, 'nav-app.html'), 'utf8'
 
 /** Fills the layout. Values are the app's own templates (or escaped text), never raw user input. */
 export function renderLayout(input: LayoutInput): string {
+  const base = assetBundle().base;
   const nav = navHtml[input.nav].replace('{{outbox}}', input.devOutbox ? '<li><a href="/dev/outbox">Dev outbox</a></li>' : '');
-  const script = input.script ? `<script type="module" src="/assets/${input.script}.js"></script>` : '';
+  const script = input.script ? `<script type="module" src="${base}/${input.script}.js"></script>` : '';
   return layoutHtml
+    .replaceAll('{{assets}}', base)
     .replace('{{title}}', input.title)
     .replace('{{script}}', script)
     .replace('{{nav}}', nav)
@@ -134,9 +136,25 @@ export function transpileAssets(dir = PUBLIC_DIR): Map<string, string> {
 
 const STATIC_TYPES: Record<string, string> = { '.css': 'text/css; charset=utf-8', '.svg': 'image/svg+xml' };
 
-export function pagesRouter(opts: { devOutbox: boolean }): Router {
-  const r = Router();
-  const pages = new Map(Object.entries(PAGES).map(([name, at]) => [at, loadPage(name, opts.devOutbox)]));
+interface AssetBundle {
+  scripts: Map<string, string>;
+  clientScripts: Map<string, string>;
+  webauthnScripts: Map<string, string>;
+  statics: Map<string, { type: string; body: Buffer }>;
+  /** `/assets/v/<hash of every asset>`: the pages load their modules from here, cached for good. */
+  base: string;
+}
+
+let bundle: AssetBundle | undefined;
+
+/**
+ * Everything under `/assets`, read and transpiled once per process. The pages name their modules and
+ * stylesheet under a path holding a hash of all of them, served `immutable`: a browser loads a page's
+ * modules (about 35, with the passkey library) once, not again at every navigation, and new code means
+ * a new path. The plain `/assets/<file>` paths stay (revalidated every time) for anything that links them.
+ */
+function assetBundle(): AssetBundle {
+  if (bundle) return bundle;
   const scripts = transpileAssets();
   const clientScripts = transpileAssets(CLIENT_DIR);
   const webauthnScripts = esmFiles(WEBAUTHN_BROWSER_DIR);
@@ -145,6 +163,65 @@ export function pagesRouter(opts: { devOutbox: boolean }): Router {
     const type = STATIC_TYPES[path.extname(file)];
     if (type) statics.set(file, { type, body: readFileSync(path.join(PUBLIC_DIR, file)) });
   }
+  const hash = createHash('sha256');
+  for (const [prefix, files] of [['', scripts], ['client/', clientScripts], ['simplewebauthn/', webauthnScripts]] as const) {
+    for (const [name, js] of [...files].sort(([a], [b]) => a.localeCompare(b))) hash.update(`${prefix}${name}\0${js}\0`);
+  }
+  for (const [name, a] of [...statics].sort(([x], [y]) => x.localeCompare(y))) hash.update(name).update('\0').update(a.body);
+  bundle = { scripts, clientScripts, webauthnScripts, statics, base: `/assets/v/${hash.digest('hex').slice(0, 16)}` };
+  return bundle;
+}
+
+/** The modules, stylesheet and icon, relative to where they are mounted (`/assets` or the hashed path). */
+function assetRoutes(b: AssetBundle): Router {
+  const r = Router();
+  const js = (res: Response, body: string) => res.type('text/javascript; charset=utf-8').send(body);
+  r.get('/:file', (req, res, next) => {
+    const file = req.params.file;
+    const script = b.scripts.get(file);
+    if (script !== undefined) return js(res, script);
+    const asset = b.statics.get(file);
+    if (asset) return res.type(asset.type).send(asset.body);
+    next();
+  });
+  r.get('/client/:file', (req, res, next) => {
+    const script = b.clientScripts.get(req.params.file);
+    if (script === undefined) return next();
+    js(res, script);
+  });
+  // The passkey pages' browser library: its files import each other by relative path.
+  r.get(/^\/simplewebauthn\/([a-zA-Z0-9_/.-]+\.js)$/, (req, res, next) => {
+    const script = b.webauthnScripts.get((req.params as unknown as string[])[0] ?? '');
+    if (script === undefined) return next();
+    js(res, script);
+  });
+  return r;
+}
+
+/**
+ * `/assets/...` and `/favicon.ico`: mounted before the session middleware (app.ts), so a page's
+ * modules, stylesheet and icon never load a session (express-session would read it for each of them).
+ */
+export function assetsRouter(): Router {
+  const r = Router();
+  const b = assetBundle();
+  const assets = assetRoutes(b);
+  // The hashed path is immutable; a page from an earlier build (another hash) gets today's files, revalidated.
+  r.use('/assets/v/:build', (req, res, next) => {
+    res.set('Cache-Control', `/assets/v/${req.params.build}` === b.base ? 'public, max-age=31536000, immutable' : 'no-cache');
+    assets(req, res, next);
+  });
+  r.use('/assets', (req, res, next) => {
+    res.set('Cache-Control', 'no-cache');
+    assets(req, res, next);
+  });
+  r.get('/favicon.ico', (_req, res) => res.redirect(302, `${b.base}/icon.svg`));
+  return r;
+}
+
+export function pagesRouter(opts: { devOutbox: boolean }): Router {
+  const r = Router();
+  const pages = new Map(Object.entries(PAGES).map(([name, at]) => [at, loadPage(name, opts.devOutbox)]));
 
   const html = (res: Response, body: string) => {
     // Pages are the same for everyone; what they show comes from the API, so they may be cached briefly.
@@ -154,26 +231,6 @@ export function pagesRouter(opts: { devOutbox: boolean }): Router {
   // `/enroll` is a common spelling; one page, one URL.
   r.get('/enroll', (req, res) => res.redirect(302, `/enrol${req.url.slice('/enroll'.length)}`));
 
-  r.get('/assets/:file', (req, res, next) => {
-    const file = req.params.file;
-    const js = scripts.get(file);
-    if (js !== undefined) return res.set('Cache-Control', 'no-cache').type('text/javascript; charset=utf-8').send(js);
-    const asset = statics.get(file);
-    if (asset) return res.set('Cache-Control', 'no-cache').type(asset.type).send(asset.body);
-    next();
-  });
-  r.get('/assets/client/:file', (req, res, next) => {
-    const js = clientScripts.get(req.params.file);
-    if (js === undefined) return next();
-    res.set('Cache-Control', 'no-cache').type('text/javascript; charset=utf-8').send(js);
-  });
-  // The passkey pages' browser library: its files import each other by relative path.
-  r.get(/^\/assets\/simplewebauthn\/([a-zA-Z0-9_/.-]+\.js)$/, (req, res, next) => {
-    const js = webauthnScripts.get((req.params as unknown as string[])[0] ?? '');
-    if (js === undefined) return next();
-    res.set('Cache-Control', 'no-cache').type('text/javascript; charset=utf-8').send(js);
-  });
-  r.get('/favicon.ico', (_req, res) => res.redirect(301, '/assets/icon.svg'));
   // Anything else: a page for people, the contract's JSON for programs.
   r.use((req, res) => {
     res.status(404);

@@ -1,34 +1,38 @@
 /**
  * Passkeys in the example app: the plugin's options go to the browser through @simplewebauthn/browser
- * (served at `/assets/simplewebauthn/`), and the browser's JSON answer goes back to the plugin.
+ * (served at `/assets/simplewebauthn/`), and the browser's JSON answer goes back to the plugin. The
+ * library (about 25 modules) is loaded when a passkey is used, not with every page that offers one.
  */
-import { browserSupportsWebAuthn, startAuthentication, startRegistration } from '@simplewebauthn/browser';
+import type * as WebAuthnBrowser from '@simplewebauthn/browser';
 import type { PasskeyRegistered, PasskeyResponse, ChallengeResponse } from '../../client/index.js';
 import { client } from './api.js';
 
-type RegistrationOptions = Parameters<typeof startRegistration>[0]['optionsJSON'];
-type AuthenticationOptions = Parameters<typeof startAuthentication>[0]['optionsJSON'];
+type RegistrationOptions = Parameters<typeof WebAuthnBrowser.startRegistration>[0]['optionsJSON'];
+type AuthenticationOptions = Parameters<typeof WebAuthnBrowser.startAuthentication>[0]['optionsJSON'];
 
-export const passkeysSupported = (): boolean => browserSupportsWebAuthn();
+const webauthn = (): Promise<typeof WebAuthnBrowser> => import('@simplewebauthn/browser');
+
+/** The browser has the WebAuthn API (the library's own check, without loading the library). */
+export const passkeysSupported = (): boolean => typeof globalThis.PublicKeyCredential === 'function';
 
 /** Creates a passkey on this device (or a security key) and stores it under `name`. */
 export async function addPasskey(name?: string): Promise<PasskeyRegistered> {
   const options = await client.passkeyRegistrationOptions();
-  const response = await startRegistration({ optionsJSON: options as unknown as RegistrationOptions });
+  const response = await (await webauthn()).startRegistration({ optionsJSON: options as unknown as RegistrationOptions });
   return client.registerPasskey({ response: response as unknown as PasskeyResponse, ...(name ? { name } : {}) });
 }
 
 /** An assertion for the waiting sign-in or a step-up: send it as `{method: 'webauthn', response}`. */
 export async function passkeyAnswer(): Promise<PasskeyResponse> {
   const options = await client.passkeyAuthenticationOptions();
-  const response = await startAuthentication({ optionsJSON: options as unknown as AuthenticationOptions });
+  const response = await (await webauthn()).startAuthentication({ optionsJSON: options as unknown as AuthenticationOptions });
   return response as unknown as PasskeyResponse;
 }
 
 /** Passwordless sign-in with a discoverable passkey (where the organisation allows it). */
 export async function passkeyLogin(tenant: string): Promise<ChallengeResponse> {
   const options = await client.passkeyLoginOptions(tenant);
-  const response = await startAuthentication({ optionsJSON: options as unknown as AuthenticationOptions });
+  const response = await (await webauthn()).startAuthentication({ optionsJSON: options as unknown as AuthenticationOptions });
   return client.passkeyLogin({ tenant, response: response as unknown as PasskeyResponse });
 }
 

@@ -10,6 +10,7 @@ import { createExampleApp, type ExampleApp } from '../../example-app/app';
 import { PAGES } from '../../example-app/pages/router';
 import { FAST_ARGON2 } from '../helpers/app';
 import { ERROR_TABLE } from '../../index';
+import { sign } from 'cookie-signature';
 import { ApiError } from '../../example-app/public/api';
 import { describeError, ERROR_SENTENCES } from '../../example-app/public/messages';
 
@@ -124,6 +125,30 @@ describe('example app: embedded start', () => {
     expect((await request(ex.app).get('/assets/dashboard.js')).text).toContain("from './realtime-client.js'");
     await request(ex.app).get('/assets/nope.js').expect(404);
     await request(ex.app).get('/assets/app.css').expect('content-type', /text\/css/);
+  });
+
+  it('pages load their modules from a content-hashed path cached for good, and no asset reads a session', async () => {
+    const login = await request(ex.app).get('/login').expect(200);
+    const base = /<script type="module" src="(\/assets\/v\/[0-9a-f]{16})\/login\.js"><\/script>/.exec(login.text)?.[1];
+    expect(base).toBeDefined();
+    expect(login.text).toContain(`href="${base}/app.css"`);
+    const get = jest.spyOn(ex.stepUp.stores.sessions, 'get');
+    // A cookie the server signed: had the request gone through the session middleware, the store would be read.
+    const cookie = `sid=${encodeURIComponent(`s:${sign('a-session-id-that-is-long-enough-0123', SECRET)}`)}`;
+    for (const f of ['login.js', 'passkeys.js', 'client/index.js', 'simplewebauthn/index.js', 'app.css']) {
+      const hashed = await request(ex.app).get(`${base}/${f}`).set('Cookie', cookie).expect(200);
+      expect([f, hashed.headers['cache-control']]).toEqual([f, 'public, max-age=31536000, immutable']);
+      const plain = await request(ex.app).get(`/assets/${f}`).set('Cookie', cookie).expect(200);
+      expect([f, plain.headers['cache-control'], plain.text]).toEqual([f, 'no-cache', hashed.text]);
+    }
+    // Another build's hash (a tab left open across a deploy) gets today's file, revalidated.
+    expect((await request(ex.app).get('/assets/v/0000000000000000/login.js').expect(200)).headers['cache-control']).toBe('no-cache');
+    expect(get).not.toHaveBeenCalled();
+    get.mockRestore();
+    // The passkey library is not part of a page's module graph: passkeys.js imports it when a passkey is used.
+    const passkeys = (await request(ex.app).get(`${base}/passkeys.js`)).text;
+    expect(passkeys).toMatch(/import\(['"]\.\/simplewebauthn\/index\.js['"]\)/);
+    expect(passkeys).not.toMatch(/^\s*import\s[^(]*from\s*['"]\.\/simplewebauthn/m);
   });
 
   it('answers unknown addresses with a page for browsers and JSON for programs', async () => {
