@@ -49,8 +49,13 @@ describeWithChromium('e2e: example app fixes (issue 15) and the sign-in redirect
     await app?.close();
   });
 
-  // Page errors and CSP violations in any tab of the test.
-  afterEach(() => expect(problems.splice(0).flat()).toEqual([]));
+  // Page errors and CSP violations in any tab of the test; then its contexts close (an open page keeps
+  // its timers and socket running through the rest of the file).
+  afterEach(async () => {
+    const seen = problems.splice(0).flat();
+    for (const c of contexts.splice(0)) await c.close().catch(() => undefined);
+    expect(seen).toEqual([]);
+  });
 
   it('issue 12 #4: ?next= with a tab, CR or LF after the first slash stays on the app', async () => {
     const page = await session();
