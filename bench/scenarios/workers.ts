@@ -42,7 +42,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 export async function workersScaling(redisUrl: string, seconds: number): Promise<void> {
   const sizes = [1, 2] as const;
   const clusters = await Promise.all(sizes.map((n) => startCluster(n, redisUrl)));
-  const rounds = Math.max(3, Math.round(seconds / 2));
+  const rounds = Math.max(7, Math.round(seconds / 2));
   const per: Record<number, { rps: number[]; perCpuSecond: number[]; evenness: number[]; cpuUs: number[] }> = { 1: { rps: [], perCpuSecond: [], evenness: [], cpuUs: [] }, 2: { rps: [], perCpuSecond: [], evenness: [], cpuUs: [] } };
   let rate = 0;
   try {
@@ -83,8 +83,10 @@ export async function workersScaling(redisUrl: string, seconds: number): Promise
   record({ scenario: sc, metric: 'guarded req/s, 1 worker', value: one.rps, unit: 'req/s', baseline: null, baselineValue: null, better: 'higher' });
   record({ scenario: sc, metric: 'guarded req/s, 2 workers', value: two.rps, unit: 'req/s', baseline: '1 worker', baselineValue: one.rps, better: 'higher' });
   record({ scenario: sc, metric: `guarded req per CPU-second of the workers, 1 worker (${rate} req/s offered)`, value: one.eff, unit: 'req/CPU-s', baseline: null, baselineValue: null, better: 'higher' });
-  const ratio = two.eff / one.eff;
-  record({ scenario: sc, metric: `guarded req per CPU-second of the workers, 2 workers (${rate} req/s offered)`, value: two.eff, unit: 'req/CPU-s', baseline: '1 worker', baselineValue: one.eff, better: 'higher', target: '>= 0.9', met: ratio >= 0.9 });
+  // Per round (the two sizes measured back to back), then the median: a noisy round moves one ratio, not the result.
+  const perRound = per[2]!.perCpuSecond.map((e, i) => e / per[1]!.perCpuSecond[i]!);
+  const ratio = median(perRound);
+  record({ scenario: sc, metric: `guarded req per CPU-second of the workers, 2 workers (${rate} req/s offered; per-round ratio ${Math.min(...perRound).toFixed(2)}-${Math.max(...perRound).toFixed(2)} over ${perRound.length} rounds)`, value: two.eff, unit: 'req/CPU-s', baseline: '1 worker', baselineValue: one.eff, ratio, better: 'higher', target: '>= 0.9', met: ratio >= 0.9 });
   record({ scenario: sc, metric: 'worker CPU per request, 2 workers', value: two.cpu, unit: 'us', baseline: '1 worker', baselineValue: one.cpu, better: 'lower' });
   record({ scenario: sc, metric: 'spread over 2 workers (smallest share / largest)', value: two.even, unit: 'ratio', baseline: null, baselineValue: null, ratio: two.even, better: 'higher', target: '>= 0.8', met: two.even >= 0.8 });
 }
