@@ -3,51 +3,11 @@
  * no Redis. The context is built by `createContext` on memory stores and the injected clock; TOTP codes
  * are RFC 6238's published test values (SHA-1, T = 59 s), not computed by the code under test.
  */
-import { createContext, type StepUpContext } from '../../lib/context';
-import { createTenant, createUser } from '../../lib/admin/provision';
 import { verifySecondFactor, type FactorAttempt, type FactorTarget } from '../../lib/auth/second-factor';
-import { newBackupCodeSet } from '../../lib/auth/enrolment';
-import { totpAad } from '../../lib/auth/verifiers';
 import { decideAfterPassword, pendingSession, type PendingLogin } from '../../lib/state/machine';
-import { MemoryAuditStore, MemoryTenantStore, MemoryUserStore } from '../../lib/stores/memory';
-import { StepUpError } from '../../lib/errors';
-import type { Method, RequestMeta, TenantRecord, UserRecord } from '../../lib/types';
-
-const RFC_SECRET = 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ';
-/** RFC 6238 Appendix B, SHA-1, T = 59 s (step 1): 94287082, six digits. Step 0's code is 755224. */
-const CODE_AT_59S = '287082';
-const META: RequestMeta = { ip: '203.0.113.7', userAgent: 'unit', sessionId: null };
-
-interface World {
-  ctx: StepUpContext;
-  clock: { t: number };
-  audit: MemoryAuditStore;
-  tenant: TenantRecord;
-  user: UserRecord;
-  backupCodes: string[];
-}
-
-async function world(): Promise<World> {
-  const clock = { t: 59_000 };
-  const now = () => clock.t;
-  const audit = new MemoryAuditStore();
-  const ctx = createContext({
-    issuer: 'Unit',
-    session: { secret: 'unit-test-session-secret-0123456789abcdef' },
-    keys: [{ id: 'k1', key: Buffer.alloc(32, 7) }],
-    stores: { users: new MemoryUserStore({ now }), tenants: new MemoryTenantStore({ now }), audit },
-    password: { argon2: { memoryCost: 1024, timeCost: 1, parallelism: 1 } },
-    now,
-    logger: { debug() {}, info() {}, warn() {}, error() {} },
-  });
-  const tenant = await createTenant(ctx, { slug: 'acme', name: 'Acme' });
-  const { user } = await createUser(ctx, { tenantId: tenant.id, email: 'alice@example.com', password: 'correct horse battery staple' });
-  // TOTP as enrolment leaves it (sealed, step 0 used) and ten backup codes.
-  const { codes, patch } = newBackupCodeSet(ctx);
-  await ctx.users.update(tenant.id, user.id, patch);
-  await ctx.users.update(tenant.id, user.id, { mfa: { totp: { secret: ctx.box.seal(RFC_SECRET, totpAad(user)), enrolledAt: new Date(now()), lastStep: 0 } } });
-  return { ctx, clock, audit, tenant, user: (await ctx.users.findById(tenant.id, user.id))!, backupCodes: codes };
-}
+import type { Method } from '../../lib/types';
+import type { StepUpContext } from '../../lib/context';
+import { CODE_AT_59S, META, RFC_SECRET, coreWorld as world, refusal, type CoreWorld as World } from '../helpers/core';
 
 /** The pending login the password step would open for the user now. */
 async function pendingFor(w: World, id = `login-${Math.random()}`): Promise<PendingLogin> {
@@ -61,17 +21,7 @@ const loginTarget = (pending: PendingLogin, validFrom = pending.createdAt): Fact
 
 const attempt = (target: FactorTarget, method: Method, code: string): FactorAttempt => ({ target, method, code, meta: META });
 
-async function refusal(p: Promise<unknown>): Promise<{ code: string; retryAfterSeconds?: number; message: string } | null> {
-  try {
-    await p;
-    return null;
-  } catch (e) {
-    if (!(e instanceof StepUpError)) throw e;
-    return { code: e.code, retryAfterSeconds: e.retryAfterSeconds, message: e.message };
-  }
-}
-
-const auditTypes = async (w: World) => (await w.audit.list(w.tenant.id, { limit: 1000 })).map((e) => e.type);
+const auditTypes = (w: World) => w.auditTypes();
 
 describe('verifySecondFactor: the one pipeline, on memory stores and the injected clock', () => {
   it('a TOTP code for the pending login proves the user (aal 2), loaded once with the tenant; the same code again is refused', async () => {
