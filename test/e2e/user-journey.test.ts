@@ -146,8 +146,14 @@ describeWithChromium('e2e: a user enrols, signs in every way, syncs and signs ou
 
   it('regenerates backup codes through the step-up prompt; a dashboard in another tab stays live', async () => {
     const dash = await context.newPage();
+    // The dashboard's second socket (the reconnect after the step-up below), awaited as an event, not polled.
     let sockets = 0;
-    dash.on('websocket', () => (sockets += 1));
+    const secondSocket = new Promise<void>((resolve) =>
+      dash.on('websocket', () => {
+        sockets += 1;
+        if (sockets === 2) resolve();
+      }),
+    );
     await dash.goto(`${app.url}/`);
     await dash.waitForFunction(() => document.getElementById('live-dot')?.dataset.state === 'connected');
     await page.goto(`${app.url}/security`);
@@ -163,7 +169,7 @@ describeWithChromium('e2e: a user enrols, signs in every way, syncs and signs ou
     await expectText(page, '#events', 'New backup codes generated');
     await shot(page, 'security-after');
     // The step-up gave the session a new id: the other tab's socket reconnects with it and still gets events.
-    for (let i = 0; i < 100 && sockets < 2; i++) await dash.waitForTimeout(50);
+    await secondSocket;
     expect(sockets).toBe(2);
     await dash.waitForFunction(() => document.getElementById('live-dot')?.dataset.state === 'connected');
     await dash.getByRole('button', { name: 'Start sync' }).click();
@@ -208,7 +214,8 @@ describeWithChromium('e2e: a user enrols, signs in every way, syncs and signs ou
     await page.waitForFunction(() => (document.getElementById('sync-progress') as HTMLProgressElement).value === 100);
     await expectText(page, '#sync-status', 'Sync completed');
     await expectText(page, '#sync-percent', '100%');
-    await page.waitForTimeout(400); // the bar's CSS transition
+    // The bar's CSS width transition has ended (no fixed wait: the animation is asked for its state).
+    await page.waitForFunction(() => document.getAnimations().every((a) => a.playState === 'finished'));
     await shot(page, 'dashboard-sync-complete');
     await page.setViewportSize({ width: 390, height: 844 });
     await shot(page, 'dashboard-mobile');

@@ -172,3 +172,38 @@ export function rawUpgrade(port: number, headers: Record<string, string>): Promi
     });
   });
 }
+
+/**
+ * Every JSON frame a socket receives, and `until(predicate)`: resolves at the frame that makes the
+ * predicate true (checked on arrival, no polling), rejects after `ms` or when the socket closes first.
+ */
+export function frameLog(ws: WebSocket): { frames: Record<string, unknown>[]; until(check: (frames: Record<string, unknown>[]) => boolean, ms?: number): Promise<void> } {
+  const frames: Record<string, unknown>[] = [];
+  const waiters = new Set<() => void>();
+  ws.on('message', (d) => {
+    frames.push(JSON.parse(String(d)) as Record<string, unknown>);
+    for (const w of [...waiters]) w();
+  });
+  return {
+    frames,
+    until(check, ms = 5000) {
+      return new Promise<void>((resolve, reject) => {
+        if (check(frames)) return resolve();
+        const done = (err?: Error) => {
+          clearTimeout(timer);
+          waiters.delete(onFrame);
+          ws.off('close', onClose);
+          if (err) reject(err);
+          else resolve();
+        };
+        const onFrame = () => {
+          if (check(frames)) done();
+        };
+        const onClose = () => done(new Error(`socket closed before the frame came (${frames.length} frames)`));
+        const timer = setTimeout(() => done(new Error(`no such frame within ${ms} ms (${frames.length} frames)`)), ms);
+        waiters.add(onFrame);
+        ws.on('close', onClose);
+      });
+    },
+  };
+}

@@ -9,6 +9,7 @@ import { loadConfig } from '../../example-app/config';
 import { startServer, type RunningExample } from '../../example-app/server';
 import type { Schedule } from '../../example-app/sync';
 import { FAST_ARGON2 } from '../helpers/app';
+import { frameLog } from '../helpers/realtime-ws';
 import { describeWithRedis, redisUrl } from '../helpers/services';
 
 const ORIGIN = 'http://app.example.test';
@@ -49,18 +50,17 @@ describeWithRedis('example app on Redis: two processes, one Redis', () => {
     expect((await request(b.url).get('/auth/session').set('cookie', cookie)).body.state).toBe('authenticated');
 
     const ws = new WebSocket(`${b.url.replace('http', 'ws')}/ws`, { headers: { cookie, origin: ORIGIN } });
-    const frames: Record<string, unknown>[] = [];
-    ws.on('message', (d) => frames.push(JSON.parse(String(d))));
+    const { frames, until } = frameLog(ws);
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', reject);
     });
     ws.send(JSON.stringify({ type: 'joinCompany', tenant: 'acme' }));
-    await until(() => frames.some((f) => f.type === 'joinedCompany'));
+    await until((fs) => fs.some((f) => f.type === 'joinedCompany'));
 
     await request(a.url).post('/api/sync/start').set('cookie', cookie).set('origin', ORIGIN).set('content-type', 'application/json').send('{}').expect(202);
     while (queue.length) queue.shift()!();
-    await until(() => frames.some((f) => f.status === 'completed'));
+    await until((fs) => fs.some((f) => f.status === 'completed'));
     expect(frames.filter((f) => f.type === 'syncStatus').map((f) => f.progress)).toEqual([0, 10, 30, 55, 75, 90, 100]);
 
     const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
@@ -69,11 +69,3 @@ describeWithRedis('example app on Redis: two processes, one Redis', () => {
     expect((await request(b.url).get('/auth/session').set('cookie', cookie)).body.state).toBe('anonymous');
   });
 });
-
-async function until(check: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

@@ -9,6 +9,7 @@ import { loadConfig } from '../../example-app/config';
 import { startServer, type RunningExample } from '../../example-app/server';
 import { SYNC_STAGES, SYNC_STEPS, SyncRunner, type Schedule, type SyncPayload } from '../../example-app/sync';
 import { FAST_ARGON2 } from '../helpers/app';
+import { frameLog } from '../helpers/realtime-ws';
 
 const KEYS = `k1:${'ab'.repeat(32)}`;
 const SECRET = 'example-app-test-session-secret-0123456789';
@@ -88,17 +89,16 @@ describe('example app: simulated sync over the WebSocket', () => {
   });
   afterAll(() => running.close());
 
-  const openSocket = async (origin = running.url): Promise<{ ws: WebSocket; frames: Record<string, unknown>[] }> => {
+  const openSocket = async (origin = running.url): Promise<{ ws: WebSocket } & ReturnType<typeof frameLog>> => {
     const ws = new WebSocket(`${running.url.replace('http', 'ws')}/ws`, { headers: { cookie, origin } });
-    const frames: Record<string, unknown>[] = [];
-    ws.on('message', (d) => frames.push(JSON.parse(String(d))));
+    const log = frameLog(ws);
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', reject);
     });
     ws.send(JSON.stringify({ type: 'joinCompany', tenant: 'acme' }));
-    await until(() => frames.some((f) => f.type === 'joinedCompany'));
-    return { ws, frames };
+    await log.until((fs) => fs.some((f) => f.type === 'joinedCompany'));
+    return { ws, ...log };
   };
 
   it('refuses a socket from another origin', async () => {
@@ -108,7 +108,7 @@ describe('example app: simulated sync over the WebSocket', () => {
   });
 
   it('emits started, one progress per stage, then completed with recordsImported; 409 while it runs; notifies the starter', async () => {
-    const { ws, frames } = await openSocket();
+    const { ws, frames, until } = await openSocket();
     const start = () => request(running.url).post('/api/sync/start').set('cookie', cookie).set('origin', running.url).set('content-type', 'application/json').send('{}');
     const first = await start();
     expect(first.status).toBe(202);
@@ -121,14 +121,14 @@ describe('example app: simulated sync over the WebSocket', () => {
       timer.step();
       if (timer.queue.length) expect((await start()).status).toBe(409);
     }
-    await until(() => frames.some((f) => f.status === 'completed'));
+    await until((fs) => fs.some((f) => f.status === 'completed'));
     const sync = frames.filter((f) => f.type === 'syncStatus') as unknown as (SyncPayload & { tenant: string })[];
     expect(sync.map((f) => [f.status, f.progress])).toEqual([['started', 0], ...SYNC_STEPS.map((s) => [s.status, s.progress])]);
     expect(sync.every((f) => f.tenant === 'acme' && typeof f.message === 'string')).toBe(true);
     // Each progress status names its stage, in order.
     expect(sync.filter((f) => f.status === 'progress').map((f) => f.message)).toEqual(SYNC_STAGES);
     expect(sync[sync.length - 1]!.recordsImported).toBe(321);
-    await until(() => frames.some((f) => f.type === 'notification'));
+    await until((fs) => fs.some((f) => f.type === 'notification'));
     expect(frames.find((f) => f.type === 'notification')).toMatchObject({ level: 'success', title: 'Sync finished', message: '321 records imported for acme.' });
     // A tab opened now reads the result.
     const last = await request(running.url).get('/api/sync/last').set('cookie', cookie).expect(200);
@@ -151,13 +151,3 @@ describe('example app: simulated sync over the WebSocket', () => {
     expect(await closed).toBe(4401);
   });
 });
-
-async function until(check: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-
