@@ -70,32 +70,27 @@ async function main(): Promise<void> {
     floorSockets.add(ws);
     ws.on('close', () => floorSockets.delete(ws));
   });
-  app.post('/bench/floor', async (req, res) => {
-    const n = Number(req.query.n ?? 1);
-    const out: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const c0 = cpuMicros();
-      const payload = Buffer.from(JSON.stringify({ type: 'syncStatus', tenant: 'acme', status: 'progress', progress: 50, message: `sent ${Date.now()}`, at: Date.now() }));
-      const frame = Buffer.concat(Sender.frame(payload, { fin: true, opcode: 1, mask: false, readOnly: true, rsv1: false }));
-      for (const ws of floorSockets) (ws as unknown as { _socket: import('node:net').Socket })._socket.write(frame);
-      out.push(cpuMicros() - c0);
-      await new Promise((r) => setImmediate(r));
-    }
-    res.json({ cpuMicros: out });
+  /** `POST path?n=K`: K broadcasts of one payload (encoded once each) to the floor's sockets, CPU of each. */
+  const baseline = (path: string, send: (payload: Buffer) => void) =>
+    app.post(path, async (req, res) => {
+      const n = Number(req.query.n ?? 1);
+      const out: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const c0 = cpuMicros();
+        send(Buffer.from(JSON.stringify({ type: 'syncStatus', tenant: 'acme', status: 'progress', progress: 50, message: `sent ${Date.now()}`, at: Date.now() })));
+        out.push(cpuMicros() - c0);
+        await new Promise((r) => setImmediate(r));
+      }
+      res.json({ cpuMicros: out });
+    });
+  baseline('/bench/floor', (payload) => {
+    const frame = Buffer.concat(Sender.frame(payload, { fin: true, opcode: 1, mask: false, readOnly: true, rsv1: false }));
+    for (const ws of floorSockets) (ws as unknown as { _socket: import('node:net').Socket })._socket.write(frame);
   });
-  // ws's public API alone: the same payload, encoded once, through ws.send to each socket (ws frames it
-  // and writes header and payload with one writev). What the plugin's broadcast costs beyond this is its own.
-  app.post('/bench/ws-send', async (req, res) => {
-    const n = Number(req.query.n ?? 1);
-    const out: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const c0 = cpuMicros();
-      const payload = Buffer.from(JSON.stringify({ type: 'syncStatus', tenant: 'acme', status: 'progress', progress: 50, message: `sent ${Date.now()}`, at: Date.now() }));
-      for (const ws of floorSockets) ws.send(payload, { binary: false });
-      out.push(cpuMicros() - c0);
-      await new Promise((r) => setImmediate(r));
-    }
-    res.json({ cpuMicros: out });
+  // ws's public API alone: ws frames the payload and writes header and payload with one writev. What the
+  // plugin's broadcast costs beyond this is its own.
+  baseline('/bench/ws-send', (payload) => {
+    for (const ws of floorSockets) ws.send(payload, { binary: false });
   });
 
   let tenant = await tenants.findBySlug('acme');
