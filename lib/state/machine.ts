@@ -86,9 +86,16 @@ const uidOf = (tenantId: string, userId: string) => `${tenantId}:${userId}`;
 export function decideAfterPassword(user: UserRecord, tenant: TenantRecord, now: number, emailCountsAsAal2 = false, unavailable: readonly Method[] = []): LoginDecision {
   if (user.emailVerifiedAt === null) return { state: 'verification_required' };
   const policy = tenant.policy;
-  const allowed = userMethods(user, policy.allowedMethods);
-  if (allowed.some((m) => m !== 'backup_code')) return { state: 'mfa_required', methods: allowed, next: 'authenticated' };
-  if (enrolledFactors(user).length > 0) return { state: 'mfa_required', methods: proofMethods(user, policy), next: 'enrollment_required' };
+  // A factor this server cannot run (passkeys without a relying party) is not offered: a user left with
+  // backup codes proves with one and goes on to enrol a factor that runs here. Nothing runnable at all:
+  // the list stays as it was (the passkey routes then answer 404, and an administrator must step in).
+  const runnable = (ms: Method[]): Method[] => {
+    const r = ms.filter((m) => !unavailable.includes(m));
+    return r.length ? r : ms;
+  };
+  const allowed = runnable(userMethods(user, policy.allowedMethods));
+  if (allowed.some((m) => m !== 'backup_code' && !unavailable.includes(m))) return { state: 'mfa_required', methods: allowed, next: 'authenticated' };
+  if (enrolledFactors(user).length > 0) return { state: 'mfa_required', methods: runnable(proofMethods(user, policy)), next: 'enrollment_required' };
   const enrollable = enrollableMethods(user, policy, emailCountsAsAal2, unavailable);
   const mandatory = policy.mfaRequired || isPrivileged(user.roles);
   if (!mandatory) return { state: 'authenticated', aal: 1 };

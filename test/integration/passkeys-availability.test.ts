@@ -6,6 +6,8 @@
 import { agent, buildApp, seedTenant, seedUser } from '../helpers/app';
 import { login } from '../helpers/security';
 import { sessionAs } from '../helpers/sessions';
+import { newBackupCodeSet } from '../../lib/auth/enrolment';
+import { internalContextOf } from '../../testing';
 
 describe('passkeys where the server has no relying party', () => {
   const cases = [
@@ -31,5 +33,22 @@ describe('passkeys where the server has no relying party', () => {
     const options = await u.post('/auth/mfa/webauthn/register/options').set('Origin', allowedOrigins[0]).send({});
     // Refused as a method this server does not offer (before any relying-party work).
     expect([options.status, options.body.error]).toEqual(available ? [200, undefined] : [403, 'method_not_allowed']);
+  });
+
+  it('a user whose passkey this server cannot run signs in with a backup code and goes on to enrol a factor that runs here', async () => {
+    const t = buildApp({ overrides: { allowedOrigins: ['http://127.0.0.1:3000'] } });
+    const acme = await seedTenant(t, 'acme');
+    const { user } = await seedUser(t, acme.id, 'pat@example.com');
+    const { codes, patch } = newBackupCodeSet(internalContextOf(t.stepUp));
+    await t.users.update(acme.id, user.id, patch);
+    const passkey = { id: 'cred-1', publicKey: 'pk', counter: 0, transports: [], backedUp: false, name: 'Laptop', createdAt: new Date(t.clock.now()), lastUsedAt: null };
+    await t.users.update(acme.id, user.id, { mfa: { webauthn: [passkey] } });
+    const a = agent(t);
+    const pending = await login(a, 'pat@example.com').set('Origin', 'http://127.0.0.1:3000');
+    expect(pending.body).toMatchObject({ state: 'mfa_required', methods: ['backup_code'] });
+    const proved = await a.post('/auth/mfa/challenge').set('Origin', 'http://127.0.0.1:3000').send({ method: 'backup_code', code: codes[0] });
+    expect(proved.body.state).toBe('enrollment_required');
+    expect(proved.body.methods).not.toContain('webauthn');
+    expect(proved.body.methods).toContain('totp');
   });
 });

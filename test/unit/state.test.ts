@@ -48,6 +48,22 @@ describe('decideAfterPassword', () => {
     expect(decideAfterPassword(user({ codes: 10 }), tenant(), NOW)).toEqual({ state: 'authenticated', aal: 1 });
   });
 
+  it('a factor this server cannot run (passkeys without a relying party) is not offered; backup codes then lead to enrolment', () => {
+    const passkey = { id: 'cred', publicKey: 'pk', counter: 0, transports: [], backedUp: false, name: 'Key', createdAt: new Date(NOW), lastUsedAt: null };
+    const withPasskey = (o: Parameters<typeof user>[0]) => {
+      const u = user(o);
+      u.mfa.webauthn = [passkey];
+      return u;
+    };
+    const noRp = ['webauthn'] as const;
+    expect(decideAfterPassword(withPasskey({ totp: true, codes: 10 }), tenant(), NOW, false, noRp)).toEqual({ state: 'mfa_required', methods: ['totp', 'backup_code'], next: 'authenticated' });
+    expect(decideAfterPassword(withPasskey({ codes: 10 }), tenant(), NOW, false, noRp)).toEqual({ state: 'mfa_required', methods: ['backup_code'], next: 'enrollment_required' });
+    // Nothing that runs here: the passkey stays listed (its routes answer 404) rather than an empty choice.
+    expect(decideAfterPassword(withPasskey({}), tenant(), NOW, false, noRp)).toEqual({ state: 'mfa_required', methods: ['webauthn'], next: 'enrollment_required' });
+    // With a relying party, nothing changes.
+    expect(decideAfterPassword(withPasskey({ codes: 10 }), tenant(), NOW)).toEqual({ state: 'mfa_required', methods: ['webauthn', 'backup_code'], next: 'authenticated' });
+  });
+
   it('no factor and no policy: aal 1', () => {
     expect(decideAfterPassword(user(), tenant(), NOW)).toEqual({ state: 'authenticated', aal: 1 });
   });
