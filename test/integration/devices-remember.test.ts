@@ -9,6 +9,7 @@ import request from 'supertest';
 import type { TenantRecord, UserRecord } from '../../lib/types';
 import { agent, buildApp, codeFor, enrolTotp, expectError, seedTenant, seedUser, type TestApp } from '../helpers/app';
 import { describeWithRedis } from '../helpers/services';
+import { enrolledSession } from '../helpers/sessions';
 
 type Agent = ReturnType<typeof agent>;
 const PW = 'correct horse battery staple';
@@ -32,9 +33,8 @@ describeWithRedis('remembered devices', () => {
     t = buildApp({ redis: true });
     acme = await seedTenant(t, 'acme', { rememberDeviceDays: 30 });
     alice = (await seedUser(t, acme.id, 'alice@acme.test', PW)).user;
-    const a = agent(t);
-    await login(a).expect(200);
-    secret = (await enrolTotp(t, a)).secret;
+    // Alice's TOTP as enrolment leaves it, seeded (her sign-ins below are what these tests are about).
+    secret = (await enrolledSession(t, alice)).secret;
   });
   afterEach(() => t.close());
 

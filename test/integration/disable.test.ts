@@ -11,6 +11,7 @@ import type { SessionsEndedEvent } from '../../lib/events';
 import type { TenantRecord, UserRecord } from '../../lib/types';
 import { agent, buildApp, codeFor, enrolTotp, expectError, seedTenant, seedUser, sidOf, type TestApp, LINK_TOKEN as TOKEN, responseShape as shape } from '../helpers/app';
 import { describeWithRedis } from '../helpers/services';
+import { enrolledSession } from '../helpers/sessions';
 import { openSocket, withTimeout } from '../helpers/realtime-ws';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink';
 
@@ -26,7 +27,7 @@ describeWithRedis('admin disable / enable', () => {
   let acme: TenantRecord;
   let globex: TenantRecord;
   let bob: UserRecord;
-  let admin: { a: Agent; secret: string; user: UserRecord };
+  let admin: { a: Agent | request.Agent; secret: string; user: UserRecord };
   let ended: SessionsEndedEvent[];
 
   beforeAll(async () => {
@@ -49,9 +50,9 @@ describeWithRedis('admin disable / enable', () => {
     globex = await seedTenant(t, 'globex');
     bob = (await seedUser(t, acme.id, 'bob@acme.test', PW)).user;
     const user = (await seedUser(t, acme.id, 'admin@acme.test', PW, ['admin'])).user;
-    const a = agent(t);
-    await a.post('/auth/login').send({ tenant: 'acme', email: 'admin@acme.test', password: PW }).expect(200);
-    admin = { a, user, ...(await enrolTotp(t, a)) };
+    // The admin's TOTP and an authenticated session, seeded (the HTTP login and enrolment are tested elsewhere).
+    const a = await enrolledSession(t, user);
+    admin = { a, user: (await t.users.findById(acme.id, user.id))!, secret: a.secret };
   });
   afterEach(async () => {
     await t.stepUp.lifecycle.idle();
