@@ -1,10 +1,11 @@
 import { internalContextOf } from '../../testing';
 import request from 'supertest';
 import type { TenantRecord } from '../../lib/types';
+import { enrolledSession, type SessionAgent } from '../helpers/sessions';
 import { agent, buildApp, codeFor, enrolTotp, expectError, seedTenant, seedUser, sidOf, TestClock, type TestApp } from '../helpers/app';
 import { describeWithRedis } from '../helpers/services';
 
-type Agent = ReturnType<typeof agent>;
+type Agent = ReturnType<typeof agent> | SessionAgent;
 const PW = 'correct horse battery staple';
 const DAY = 86400;
 
@@ -20,13 +21,10 @@ function futureClock(): TestClock {
 
 const login = (a: Agent, email: string, tenant = 'acme') => a.post('/auth/login').send({ tenant, email, password: PW });
 
-/** An admin at aal 2 with a fresh step-up (admins must enrol at their first login). */
+/** An admin with TOTP at aal 2 with a fresh proof, seeded (an admin's forced first enrolment is tested elsewhere). */
 async function adminSession(t: TestApp, tenantId: string, email = 'admin@acme.test'): Promise<Agent> {
-  await seedUser(t, tenantId, email, PW, ['admin']);
-  const a = agent(t);
-  expect((await login(a, email).expect(200)).body.state).toBe('enrollment_required');
-  await enrolTotp(t, a);
-  return a;
+  const { user } = await seedUser(t, tenantId, email, PW, ['admin']);
+  return enrolledSession(t, user);
 }
 
 describeWithRedis('tenant policy: grace period, enrollment_required, and policy changes', () => {
