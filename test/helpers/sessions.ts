@@ -66,15 +66,21 @@ export async function sessionAs(t: TestApp, user: UserRecord, opts: SessionAsOpt
 
 /**
  * A user with TOTP enrolled as enrolment leaves it (the RFC 6238 secret, sealed, and ten backup
- * codes), without HTTP, and an authenticated session of theirs.
+ * codes), without HTTP and without a session.
  */
-export async function enrolledSession(t: TestApp, user: UserRecord, opts: SessionAsOptions = {}): Promise<SessionAgent & { secret: string; backupCodes: string[] }> {
+export async function seedTotpAndCodes(t: TestApp, user: UserRecord): Promise<{ secret: string; backupCodes: string[] }> {
   await seedRfcTotp(t, user);
   const { codes, patch } = newBackupCodeSet(internalContextOf(t.stepUp));
   await t.users.update(user.tenantId, user.id, patch);
+  return { secret: RFC_SECRET, backupCodes: codes };
+}
+
+/** `seedTotpAndCodes`, and an authenticated session of the user. */
+export async function enrolledSession(t: TestApp, user: UserRecord, opts: SessionAsOptions = {}): Promise<SessionAgent & { secret: string; backupCodes: string[] }> {
+  const { secret, backupCodes } = await seedTotpAndCodes(t, user);
   const fresh = (await t.users.findById(user.tenantId, user.id))!;
   const a = (await sessionAs(t, fresh, opts)) as SessionAgent & { secret: string; backupCodes: string[] };
-  a.secret = RFC_SECRET;
-  a.backupCodes = codes;
+  a.secret = secret;
+  a.backupCodes = backupCodes;
   return a;
 }

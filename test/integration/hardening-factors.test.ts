@@ -8,6 +8,7 @@ import { internalContextOf } from '../../testing';
 import type { TenantRecord, UserRecord } from '../../lib/types';
 import { agent, buildApp, codeFor, enrolTotp, expectError, seedTenant, seedUser, type TestApp } from '../helpers/app';
 import { describeWithRedis } from '../helpers/services';
+import { seedTotpAndCodes } from '../helpers/sessions';
 import { login, wrongCode, type Agent } from '../helpers/security';
 
 const PHONE = '+14155552671';
@@ -28,13 +29,10 @@ describeWithRedis('weak factors, policy changes, lockout escalation (SR-2, SR-3,
   });
   afterEach(() => t.close());
 
-  /** alice with TOTP (+ backup codes) and email codes; returns the TOTP secret and the backup codes. */
-  async function totpAndEmail(a: Agent = agent(t)) {
-    await login(a).expect(200);
-    const enrolled = await enrolTotp(t, a);
-    await a.post('/auth/mfa/email/enroll').send({}).expect(202);
-    await a.post('/auth/mfa/email/verify').send({ code: lastCode(alice.email) }).expect(200);
-    await a.post('/auth/logout').expect(204);
+  /** alice with TOTP (+ backup codes) and email codes, seeded; returns the TOTP secret and the backup codes. */
+  async function totpAndEmail() {
+    const enrolled = await seedTotpAndCodes(t, alice);
+    await t.users.update(acme.id, alice.id, { mfa: { email: { enabledAt: new Date(t.clock.now()) } } });
     t.clock.advance(30);
     return enrolled;
   }
