@@ -38,7 +38,7 @@ async function main(): Promise<void> {
     if (want('4')) await step('4', () => challengeUnderAttack(redis.url, seconds, pluginP99));
     if (want('6')) await step('6', () => workersScaling(redis.url, seconds));
     if (want('8')) await step('8', async () => (await import('./scenarios/require')).requireTime(full ? 30 : 10));
-    if (want('7')) await step('7', async () => (await import('./scenarios/login-mongo')).fullLoginMongo(redis.url, seconds, full ? 1500 : 300));
+    if (want('7')) await step('7', async () => (await import('./scenarios/login-mongo')).fullLoginMongo(redis.url, seconds, full ? 2500 : 700));
     if (want('5')) {
       try {
         optionalRealtime ??= (await import('./scenarios/realtime')).realtimeFanout;

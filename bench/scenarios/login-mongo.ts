@@ -21,28 +21,10 @@ import { createMongooseStores } from '../../lib/stores/mongoose';
 import { createStepUp } from '../../index';
 import { internalContextOf } from '../../testing';
 import { benchTotpSecret, newBenchSeed, record } from '../lib';
+import { clientIp, post, throughput } from './login';
 
 const PASSWORD = 'bench password 123';
-const cookieOf = (res: Response) => (res.headers.getSetCookie?.() ?? []).map((c) => c.split(';')[0]).join('; ');
-const post = (port: number, path: string, body: unknown, cookie?: string) =>
-  fetch(`http://127.0.0.1:${port}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(cookie ? { cookie } : {}) }, body: JSON.stringify(body) });
 
-async function throughput(seconds: number, concurrency: number, fn: (i: number) => Promise<boolean>): Promise<{ perSec: number; failures: number }> {
-  const until = Date.now() + seconds * 1000;
-  let done = 0;
-  let failures = 0;
-  let next = 0;
-  const t0 = Date.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (Date.now() < until && failures <= 1000) {
-        if (await fn(next++)) done++;
-        else failures++;
-      }
-    }),
-  );
-  return { perSec: done / ((Date.now() - t0) / 1000), failures };
-}
 
 /** The child: the plugin on Redis sessions with memory or mongoose stores, `users` users with TOTP. */
 async function serve(store: string): Promise<void> {
@@ -66,8 +48,11 @@ async function serve(store: string): Promise<void> {
     passport: new Passport(),
     lockout: { maxFailures: 10, lockSeconds: 900 },
     passwordLimits: { perAccount: 100, perIp: 100000, lockSeconds: 60 },
+    // As in scenario 3: 4 argon2id computations at once (UV_THREADPOOL_SIZE=5), like the raw loop.
+    password: { concurrency: 4 },
   });
   const app = express();
+  app.set('trust proxy', 'loopback');
   app.use(stepUp.session);
   app.use('/auth', stepUp.router);
   const tenant = await stepUp.createTenant({ slug: 'acme', name: 'Acme' });
@@ -102,15 +87,17 @@ async function start(store: string, env: Record<string, string>): Promise<{ port
 }
 
 async function logins(store: string, env: Record<string, string>, seed: string, seconds: number, users: number): Promise<number> {
-  const { port, child } = await start(store, { ...env, BENCH_USERS: String(users), BENCH_TOTP_SEED: seed });
+  const { port, child } = await start(store, { ...env, BENCH_USERS: String(users), BENCH_TOTP_SEED: seed, UV_THREADPOOL_SIZE: '5' });
   try {
     const one = async (i: number): Promise<boolean> => {
       if (i >= users) return false;
       const email = `user${i}@acme.test`;
-      const pending = await post(port, '/auth/login', { tenant: 'acme', email, password: PASSWORD });
+      // Each login its own client address (the server trusts X-Forwarded-For from loopback), as in scenario 3.
+      const ip = clientIp(i + 1);
+      const pending = await post(port, '/auth/login', { tenant: 'acme', email, password: PASSWORD }, undefined, ip);
       if (pending.status !== 200) return false;
       const code = hotp(decodeSecret(benchTotpSecret(seed, email)), stepAt(Date.now()));
-      return (await post(port, '/auth/mfa/challenge', { method: 'totp', code }, cookieOf(pending))).status === 200;
+      return (await post(port, '/auth/mfa/challenge', { method: 'totp', code }, pending.cookie, ip)).status === 200;
     };
     if (!(await one(0))) throw new Error(`a ${store} login failed`);
     const r = await throughput(seconds, 4, (i) => one(i + 1));
@@ -139,8 +126,9 @@ export async function fullLoginMongo(redisUrl: string, seconds: number, users: n
     const mongo = await logins('mongo', { REDIS_URL: redisUrl, MONGODB_URI: uri, BENCH_MONGO_DB: dbName }, seed, seconds, users);
     const sc = `7 full login on MongoDB${ferret ? ' (FerretDB)' : ''}`;
     record({ scenario: sc, metric: 'argon2id verify (OWASP params), 4 in flight', value: argon.perSec, unit: 'ops/s', baseline: null, baselineValue: null, better: 'higher' });
-    record({ scenario: sc, metric: 'password + TOTP logins, memory stores, 4 in flight', value: memory, unit: 'ops/s', baseline: 'argon2id verify', baselineValue: argon.perSec, better: 'higher', target: '>= 0.9', met: memory / argon.perSec >= 0.9 });
-    record({ scenario: sc, metric: 'password + TOTP logins, mongoose stores, 4 in flight', value: mongo, unit: 'ops/s', baseline: 'argon2id verify', baselineValue: argon.perSec, better: 'higher' });
+    // The login-against-argon2id target is scenario 3's (interleaved rounds); here the stores are compared.
+    record({ scenario: sc, metric: 'password + TOTP logins, memory stores, 4 in flight', value: memory, unit: 'ops/s', baseline: 'argon2id verify', baselineValue: argon.perSec, better: 'higher' });
+    record({ scenario: sc, metric: 'password + TOTP logins, mongoose stores, 4 in flight', value: mongo, unit: 'ops/s', baseline: 'memory stores', baselineValue: memory, better: 'higher' });
   } finally {
     const conn = await mongoose.createConnection(uri, { dbName, serverSelectionTimeoutMS: 5000 }).asPromise().catch(() => undefined);
     await conn?.dropDatabase().catch(() => undefined);

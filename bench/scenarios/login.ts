@@ -12,7 +12,7 @@ interface Reply {
   cookie: string;
 }
 
-function post(port: number, path: string, body: unknown, cookie?: string, ip?: string): Promise<Reply> {
+export function post(port: number, path: string, body: unknown, cookie?: string, ip?: string): Promise<Reply> {
   const data = JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const req = http.request(
@@ -38,7 +38,7 @@ function post(port: number, path: string, body: unknown, cookie?: string, ip?: s
 const getJson = async <T>(port: number, path: string): Promise<T> => (await (await fetch(`http://127.0.0.1:${port}${path}`)).json()) as T;
 
 /** Runs `fn` with `concurrency` workers for `seconds`; returns completed operations per second. */
-async function throughput(seconds: number, concurrency: number, fn: (i: number) => Promise<boolean>): Promise<{ perSec: number; failures: number; done: number }> {
+export async function throughput(seconds: number, concurrency: number, fn: (i: number) => Promise<boolean>): Promise<{ perSec: number; failures: number; done: number }> {
   const until = Date.now() + seconds * 1000;
   let done = 0;
   let failures = 0;
