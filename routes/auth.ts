@@ -10,9 +10,8 @@ import { afterRememberedDevice, rememberDevice, rememberOffer, useRememberedDevi
 import { readDeviceCookie, setDeviceCookie } from './device-cookie';
 import { toSessionUser, type Method, type TenantRecord, type UserRecord } from '../lib/types';
 import { requireAuth } from './guards';
-import { authenticateWith } from './passport';
 import { afterFirstFactor, beginPending, dropPending, end, establish, factorTarget, mfaOf, sessionView } from './http-session';
-import { body, h, metaOf } from './http';
+import { authenticateWith, body, h, metaOf } from './http';
 import { WEBAUTHN_STRATEGY } from './passkey-shapes';
 import { isPhishingResistant } from '../lib/state/machine';
 

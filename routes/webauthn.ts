@@ -12,9 +12,8 @@ import { afterLoginFactor, keptAfterCredentialChange, pendingSession } from '../
 import { proofMethods } from '../lib/state/policy';
 import { toSessionUser } from '../lib/types';
 import { requireAuth, requireStepUp } from './guards';
-import { authenticateWith } from './passport';
 import { bindPasskeyChallenge, establish, factorTarget, finishEnrolment, mfaOf, passkeyBindingOf, subjectRef, update } from './http-session';
-import { body, h, metaOf } from './http';
+import { authenticateWith, body, h, metaOf } from './http';
 import { PASSKEY_LOGIN_STRATEGY, credentialId } from './passkey-shapes';
 
 import { passkeyLoginBody, passkeyOptionsBody, passkeyRegisterBody as registerBody, passkeyRenameBody as renameBody, webauthnEmpty as empty } from './schemas';
