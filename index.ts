@@ -40,7 +40,7 @@ import { afterFirstFactor, cookieName, factorTarget, sessionMiddleware } from '.
 import './routes/http-session';
 import { shield } from './routes/shield';
 import { requireAuth, requireStepUp, type RequireAuthOptions, type RequireStepUpOptions } from './routes/guards';
-import { errorHandler, jsonOnly, metaOf, originCheck, sendError } from './routes/http';
+import { errorHandler, jsonOnly, metaOf, originCheck } from './routes/http';
 import { authRoutes } from './routes/auth';
 import { mfaRoutes } from './routes/mfa';
 import { oobRoutes } from './routes/oob';

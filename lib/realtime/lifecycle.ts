@@ -1,4 +1,3 @@
-import type { WebSocket } from 'ws';
 import type { ResolvedOptions } from './options';
 import type { Conn, Registry } from './registry';
 import { checkSession, loadSession, sameUser } from './session';

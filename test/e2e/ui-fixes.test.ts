@@ -4,7 +4,7 @@
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { describeWithChromium } from '../helpers/services';
-import { enrolTotpOnPage, expectText, launchBrowser, newSession, shot, signIn, startE2eApp, type E2eApp } from '../helpers/browser';
+import { expectText, launchBrowser, newSession, shot, signIn, startE2eApp, type E2eApp } from '../helpers/browser';
 
 jest.setTimeout(120_000);
 

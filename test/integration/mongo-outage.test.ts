@@ -10,7 +10,6 @@ import type request from 'supertest';
 import { createMongooseStores } from '../../lib/stores/mongoose';
 import { agent, buildApp, codeFor, enrolTotp, seedTenant, seedUser, type TestApp } from '../helpers/app';
 import { findFerretdb, startFerretdb, type RunningFerretdb } from '../helpers/ferretdb';
-import { connect } from '../helpers/mongo';
 
 const TIMEOUT_MS = 800;
 // A request makes a few store calls; each is bounded by TIMEOUT_MS, and the first failure ends it.
@@ -63,7 +62,7 @@ suite('MongoDB down mid-flow', () => {
   it('answers 503 within the timeout while it is down, keeps enrolment whole, and recovers', async () => {
     const tenant = await seedTenant(t);
     const { user: alice, password } = await seedUser(t, tenant.id, 'alice@example.com');
-    const { user: admin } = await seedUser(t, tenant.id, 'admin@example.com', 'admin password that is long', ['admin']);
+    await seedUser(t, tenant.id, 'admin@example.com', 'admin password that is long', ['admin']);
     await seedUser(t, tenant.id, 'bob@example.com', 'bob password that is long enough');
     const login = (a: ReturnType<typeof agent>, email: string, pw: string) => a.post('/auth/login').send({ tenant: 'acme', email, password: pw });
 
