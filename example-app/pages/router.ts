@@ -1,4 +1,4 @@
-import { Router, type Response } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -172,28 +172,32 @@ function assetBundle(): AssetBundle {
   return bundle;
 }
 
-/** The modules, stylesheet and icon, relative to where they are mounted (`/assets` or the hashed path). */
-function assetRoutes(b: AssetBundle): Router {
+/**
+ * The modules, stylesheet and icon, relative to where they are mounted (`/assets` or the hashed path).
+ * `cacheFor(req)` is the Cache-Control of a file found (a miss falls through to the 404 page, uncached).
+ */
+function assetRoutes(b: AssetBundle, cacheFor: (req: Request) => string): Router {
   const r = Router();
-  const js = (res: Response, body: string) => res.type('text/javascript; charset=utf-8').send(body);
+  const send = (req: Request, res: Response, type: string, body: string | Buffer) => res.set('Cache-Control', cacheFor(req)).type(type).send(body);
+  const JS = 'text/javascript; charset=utf-8';
   r.get('/:file', (req, res, next) => {
-    const file = req.params.file;
+    const file = req.params.file as string;
     const script = b.scripts.get(file);
-    if (script !== undefined) return js(res, script);
+    if (script !== undefined) return send(req, res, JS, script);
     const asset = b.statics.get(file);
-    if (asset) return res.type(asset.type).send(asset.body);
+    if (asset) return send(req, res, asset.type, asset.body);
     next();
   });
   r.get('/client/:file', (req, res, next) => {
-    const script = b.clientScripts.get(req.params.file);
+    const script = b.clientScripts.get(req.params.file as string);
     if (script === undefined) return next();
-    js(res, script);
+    send(req, res, JS, script);
   });
   // The passkey pages' browser library: its files import each other by relative path.
   r.get(/^\/simplewebauthn\/([a-zA-Z0-9_/.-]+\.js)$/, (req, res, next) => {
     const script = b.webauthnScripts.get((req.params as unknown as string[])[0] ?? '');
     if (script === undefined) return next();
-    js(res, script);
+    send(req, res, JS, script);
   });
   return r;
 }
@@ -205,16 +209,9 @@ function assetRoutes(b: AssetBundle): Router {
 export function assetsRouter(): Router {
   const r = Router();
   const b = assetBundle();
-  const assets = assetRoutes(b);
   // The hashed path is immutable; a page from an earlier build (another hash) gets today's files, revalidated.
-  r.use('/assets/v/:build', (req, res, next) => {
-    res.set('Cache-Control', `/assets/v/${req.params.build}` === b.base ? 'public, max-age=31536000, immutable' : 'no-cache');
-    assets(req, res, next);
-  });
-  r.use('/assets', (req, res, next) => {
-    res.set('Cache-Control', 'no-cache');
-    assets(req, res, next);
-  });
+  r.use('/assets/v/:build', assetRoutes(b, (req) => (req.baseUrl === b.base ? 'public, max-age=31536000, immutable' : 'no-cache')));
+  r.use('/assets', assetRoutes(b, () => 'no-cache'));
   r.get('/favicon.ico', (_req, res) => res.redirect(302, `${b.base}/icon.svg`));
   return r;
 }

@@ -143,6 +143,9 @@ describe('example app: embedded start', () => {
     }
     // Another build's hash (a tab left open across a deploy) gets today's file, revalidated.
     expect((await request(ex.app).get('/assets/v/0000000000000000/login.js').expect(200)).headers['cache-control']).toBe('no-cache');
+    // A file that is not there is a plain 404, never cached for good.
+    const missing = await request(ex.app).get(`${base}/nope.js`).expect(404);
+    expect(missing.headers['cache-control'] ?? '').not.toContain('immutable');
     expect(get).not.toHaveBeenCalled();
     get.mockRestore();
     // The passkey library is not part of a page's module graph: passkeys.js imports it when a passkey is used.
