@@ -5,8 +5,6 @@ import { maskEmail, maskPhone } from '../delivery/mask';
 import type { OobChannel, OobPurpose } from '../factors/oob';
 import type { RequestMeta, UserRecord } from '../types';
 
-
-
 /**
  * Issues a code and delivers it. The destination always comes from the server (the user record or
  * the enrolment in the session), never from the request (MFA-42). A delivery failure is a 502.
@@ -40,10 +38,17 @@ export async function sendCode(
     ]);
   } catch (err) {
     await undo().catch((e: Error) => ctx.logger.warn('could not give a failed send back to the caps', { err: e.message }));
-    // The error's name and errno-style code only (`ETIMEDOUT`, `EENVELOPE`): a gateway's message, or a
-    // custom transport's `code` field, may echo the request (the one-time code, the number).
-    const errCode = (err as { code?: unknown })?.code;
-    ctx.logger.warn('code delivery failed', { channel, tenantId: user.tenantId, userId: user.id, err: (err as Error)?.name, errCode: typeof errCode === 'string' && /^[A-Z][A-Z0-9_]{0,39}$/.test(errCode) ? errCode : undefined });
+    // An error class name (`TypeError`, `AbortError`) and an errno-style code (`ETIMEDOUT`, `EENVELOPE`)
+    // only: a gateway's message, or a custom transport's `name` or `code`, may echo the request (the
+    // one-time code, the number), so anything else is left out.
+    const { name, code: errCode } = (err ?? {}) as { name?: unknown; code?: unknown };
+    ctx.logger.warn('code delivery failed', {
+      channel,
+      tenantId: user.tenantId,
+      userId: user.id,
+      err: typeof name === 'string' && /^[A-Z][A-Za-z]{0,39}Error$|^Error$/.test(name) ? name : 'Error',
+      errCode: typeof errCode === 'string' && /^[A-Z][A-Z0-9_]{0,39}$/.test(errCode) ? errCode : undefined,
+    });
     throw err instanceof StepUpError ? err : new StepUpError('delivery_failed');
   } finally {
     clearTimeout(timer);
