@@ -48,7 +48,11 @@ function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
  * very same content: that second write is skipped (the Session object lives for one request).
  */
 const lastSaved = new WeakMap<object, { sid: string; body: string }>();
-const bodyOf = (sess: SessionData) => JSON.stringify(sess, (k, v) => (k === 'cookie' ? undefined : v));
+/** The session's JSON without its cookie (what is compared), stringified once per save. */
+function bodyOf(sess: SessionData): string {
+  const { cookie: _cookie, ...rest } = sess as SessionData & { cookie?: unknown };
+  return JSON.stringify(rest);
+}
 function alreadySaved(sid: string, sess: SessionData): string | null {
   const body = bodyOf(sess);
   const last = lastSaved.get(sess);
@@ -57,11 +61,16 @@ function alreadySaved(sid: string, sess: SessionData): string | null {
 
 const ttlOf = (sess: Data, s: StoreSettings) => (sess.mfa?.pending ? s.pendingMs : s.absoluteMs);
 
-/** `<uid>|<validFrom>\n<json>`: the header lets one Redis script check the revocation mark without parsing JSON. */
-function encode(sess: Data): string {
+/**
+ * `<uid>|<validFrom>\n<json>`: the header lets one Redis script check the revocation mark without parsing
+ * JSON. `body` is `bodyOf(sess)`: the cookie is put in front of it rather than the session stringified again.
+ */
+function encode(sess: Data, body: string): string {
   const uid = typeof sess.mfa?.uid === 'string' ? sess.mfa.uid.replace(/[|\n]/g, '') : '';
   const from = typeof sess.mfa?.validFrom === 'number' ? sess.mfa.validFrom : 0;
-  return `${uid}|${from}\n${JSON.stringify(sess)}`;
+  const cookie = (sess as { cookie?: unknown }).cookie;
+  const json = cookie === undefined ? body : `{"cookie":${JSON.stringify(cookie)}${body === '{}' ? '' : `,${body.slice(1, -1)}`}}`;
+  return `${uid}|${from}\n${json}`;
 }
 
 function decode(raw: string | null): { uid: string; validFrom: number; json: string } | null {
@@ -151,7 +160,7 @@ export class RedisSessionStore extends Store {
   override set(sid: string, sess: SessionData, cb?: Cb): void {
     const body = alreadySaved(sid, sess);
     if (body === null) return void cb?.();
-    const p = this.client.eval(SET_SCRIPT, 1, this.key(sid), encode(sess as Data), ttlOf(sess as Data, this.s));
+    const p = this.client.eval(SET_SCRIPT, 1, this.key(sid), encode(sess as Data, body), ttlOf(sess as Data, this.s));
     withDeadline(p, this.s.timeoutMs, 'set').then(
       () => {
         lastSaved.set(sess, { sid, body });
