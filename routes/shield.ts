@@ -141,13 +141,15 @@ export function shield(ctx: StepUpContext): RequestHandler {
   };
 
   return (req, res, next) => {
-    if (req.method !== 'POST' || !routes.has(pathOf(req))) return next();
+    if (req.method !== 'POST') return next();
+    const path = pathOf(req);
+    if (!routes.has(path)) return next();
     const now = ctx.now();
     const ip = req.ip ?? 'unknown';
     // Only the server signs, and it hands a cookie out only with a saved session (a login its IP paid
     // for): so a signed cookie may carry its own budget, while made-up cookies buy nothing.
     const sid = sessionIdFromCookie(req.headers.cookie, name, secrets);
-    if (sid !== null && LOCKABLE.has(pathOf(req))) {
+    if (sid !== null && LOCKABLE.has(path)) {
       const until = locked.get(sid) ?? 0;
       if (until > now) return refuse(res, until - now, 'account_locked');
       if (until) locked.delete(sid);
