@@ -58,7 +58,7 @@ export interface StepUpOptions {
      */
     external?: boolean;
     /**
-     * Default: the plugin's own Redis store on `redis` (one round trip loads a session and checks its
+     * Default: the plugin's own Redis store on `redis` (one command loads a session and checks its
      * user's revocation mark), or a memory store without it. A store given here gets the same checks
      * at the cost of one more round trip.
      */

@@ -14,6 +14,7 @@ import { metaOf, sendError } from './http';
 import type { AfterPassword } from '../lib/auth/password';
 import type { LoginResponse } from '../client/types';
 import { readCookie } from '../lib/realtime/session';
+import { sessionTag } from '../lib/auth/sessions';
 
 // The ONE module that reads and writes `req.session.mfa` (establish, regenerate, save, end): the state
 // machine (lib/state/machine.ts) computes every next value, this module puts it in the session.
@@ -37,6 +38,23 @@ declare global {
 }
 
 const cb = (resolve: () => void, reject: (e: unknown) => void) => (err?: unknown) => (err ? reject(err) : resolve());
+
+/**
+ * The user tag the next session id made for this request carries (`<random>~<tag>`): set just before a
+ * login's regeneration, used once by `genid`. The Redis store then reads the session and its user's
+ * revocation mark in one command (routes/session-store.ts).
+ */
+const nextIdTag = new WeakMap<Request, string>();
+const tagNextId = (req: Request, mfa: MfaSession): void => {
+  if (mfa.uid) nextIdTag.set(req, sessionTag(mfa.uid));
+};
+function genid(req: Request): string {
+  const tag = nextIdTag.get(req);
+  nextIdTag.delete(req);
+  // express-session's own ids are 24 random bytes too (uid-safe).
+  const id = randomId(24);
+  return tag ? `${id}~${tag}` : id;
+}
 
 function regenerate(req: Request): Promise<void> {
   return new Promise((resolve, reject) => req.session.regenerate(cb(resolve, reject)));
@@ -85,7 +103,10 @@ export async function beginPending(ctx: StepUpContext, req: Request, mfa: MfaSes
   const oldSid = req.sessionID;
   // A request without a session cookie holds an id nobody but this server has seen: nothing to fix
   // or replace, so no new id (and no tombstone for it). express-session then saves once, not twice.
-  if (sentSessionCookie(ctx, req)) await regenerate(req);
+  if (sentSessionCookie(ctx, req)) {
+    tagNextId(req, mfa);
+    await regenerate(req);
+  }
   req.session.mfa = mfa;
   if (opts.rememberDeviceDays) req.session.rememberDeviceDays = opts.rememberDeviceDays;
   await save(req);
@@ -111,6 +132,7 @@ export async function establish(ctx: StepUpContext, req: Request, user: StepUpUs
     sess.mfa = mfa;
     sess.bindingId = bindingId;
   });
+  tagNextId(req, mfa);
   await new Promise<void>((resolve, reject) => req.login(user, { keepSessionInfo: false, session: true }, cb(resolve, reject)));
   if (req.session.mfa !== mfa || req.session.bindingId !== bindingId) {
     // A Passport that did not regenerate through `req.session.regenerate`: write the state ourselves.
@@ -280,6 +302,7 @@ export function sessionMiddleware(ctx: StepUpContext, passport: PassportLike, st
     ? null
     : session({
         name: cookieName(ctx),
+        genid,
         secret: s.secrets,
         store,
         resave: false,

@@ -1,7 +1,7 @@
 import session, { Store, type SessionData } from 'express-session';
 import type { RedisLike, SessionStoreLike } from '../lib/config';
 import type { EphemeralStore } from '../lib/stores/ephemeral';
-import { revocationKey } from '../lib/auth/sessions';
+import { revocationKey, sessionTag, tagMarkKey } from '../lib/auth/sessions';
 
 // The session stores (docs/SECURITY.md SR-1, SR-14). Whatever the backend:
 // - a destroyed session leaves a tombstone, so a request still in flight cannot write it back;
@@ -15,7 +15,10 @@ type Data = SessionData & { mfa?: { uid?: string; validFrom?: number; pending?: 
 const TOMBSTONE = '!';
 
 export interface StoreSettings {
-  /** Key prefix of the plugin (`stepup:`): sessions are `<prefix>sess:<sid>`, marks `<prefix>revoked:<uid>`. */
+  /**
+   * Key prefix of the plugin (`stepup:`): sessions are `<prefix>sess:<sid>` (`<prefix>sess:{<tag>}<random>`
+   * for an id that carries its user's tag), marks `<prefix>revoked:<uid>` and `<prefix>rv:{<tag>}`.
+   */
   prefix: string;
   /** Lifetime of an authenticated session (and of a tombstone), ms. */
   absoluteMs: number;
@@ -82,7 +85,19 @@ function decode(raw: string | null): { uid: string; validFrom: number; json: str
   return { uid: head.slice(0, bar), validFrom: Number(head.slice(bar + 1)) || 0, json: raw.slice(nl + 1) };
 }
 
-// One round trip: the session, unless it is a tombstone or its user's mark is newer than it.
+/** The user tag of a session id made at a login (`<random>~<tag>`), or undefined. */
+export function tagOfSid(sid: string): string | undefined {
+  const i = sid.lastIndexOf('~');
+  return i > 0 && sid.length - i === 17 ? sid.slice(i + 1) : undefined;
+}
+
+/** The Redis key of a session: a tagged id's key carries the tag as its hash tag (the slot of its user's mark). */
+export function sessionKeyOf(prefix: string, sid: string): string {
+  const tag = tagOfSid(sid);
+  return tag ? `${prefix}sess:{${tag}}${sid.slice(0, -17)}` : `${prefix}sess:${sid}`;
+}
+
+// One round trip for an id without a tag: the session, unless it is a tombstone or its user's mark is newer than it.
 const GET_SCRIPT = `
 local v = redis.call('GET', KEYS[1])
 if (not v) or v == '${TOMBSTONE}' then return false end
@@ -112,6 +127,9 @@ class ScriptClient {
   get(key: string): Promise<string | null> {
     return this.redis.call('GET', key) as Promise<string | null>;
   }
+  mget(a: string, b: string): Promise<[string | null, string | null]> {
+    return this.redis.call('MGET', a, b) as Promise<[string | null, string | null]>;
+  }
   set(key: string, value: string, px: 'PX', ms: number): Promise<unknown> {
     return this.redis.call('SET', key, value, px, ms);
   }
@@ -119,12 +137,16 @@ class ScriptClient {
 
 /**
  * The plugin's Redis session store (instead of connect-redis): loading a session and checking its
- * user's revocation mark is ONE round trip, as cheap as connect-redis's GET. On a Redis Cluster the
- * session and the mark live in different slots, so the mark is read with a second command.
+ * user's revocation mark is ONE command, cheaper than connect-redis's GET + EXPIRE. A session id made at
+ * a login carries its user's tag (`<random>~<tag>`), so the session and the mark under that tag are one
+ * MGET, in one slot on a Redis Cluster too. An id without a tag (a pending login that began without a
+ * cookie, a host's own express-session) takes one script on a single Redis, or two GETs on a Cluster.
  */
 export class RedisSessionStore extends Store {
   private readonly client: ScriptClient;
   private readonly cluster: boolean;
+  /** Tagged keys share a slot only when the prefix has no hash tag of its own. */
+  private readonly tagged: boolean;
 
   constructor(
     redis: RedisLike,
@@ -133,19 +155,35 @@ export class RedisSessionStore extends Store {
     super();
     this.client = new ScriptClient(redis);
     this.cluster = redis.isCluster === true;
+    this.tagged = !this.cluster || !/[{}]/.test(s.prefix);
   }
 
   private key(sid: string): string {
-    return `${this.s.prefix}sess:${sid}`;
+    return sessionKeyOf(this.s.prefix, sid);
   }
 
   private async read(sid: string): Promise<Data | null> {
+    const tag = this.tagged ? tagOfSid(sid) : undefined;
+    if (tag) {
+      const [raw, mark] = await this.client.mget(this.key(sid), `${this.s.prefix}${tagMarkKey(tag)}`);
+      const d = decode(raw);
+      if (!d) return null;
+      // The tag was made from this session's user; a session of another user under it (never written
+      // so) is checked against its own user's mark.
+      if (d.uid && sessionTag(d.uid) !== tag) return this.checkedByUid(d);
+      if (mark !== null && Number(mark) > d.validFrom) return null;
+      return JSON.parse(d.json) as Data;
+    }
     if (!this.cluster) {
       const json = (await this.client.eval(GET_SCRIPT, 1, this.key(sid), `${this.s.prefix}revoked:`)) as string | null;
       return json ? (JSON.parse(json) as Data) : null;
     }
     const d = decode(await this.client.get(this.key(sid)));
-    if (!d) return null;
+    return d ? this.checkedByUid(d) : null;
+  }
+
+  /** The session, unless its user's mark (by user id) is newer than it. */
+  private async checkedByUid(d: { uid: string; validFrom: number; json: string }): Promise<Data | null> {
     if (d.uid) {
       const mark = Number((await this.client.get(`${this.s.prefix}revoked:${d.uid}`)) ?? 0);
       if (mark > d.validFrom) return null;

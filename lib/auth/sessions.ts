@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { EphemeralStore } from '../stores/ephemeral';
 import type { StepUpEvents, SessionsEndedEvent } from '../events';
 
@@ -12,6 +13,21 @@ export type EndReason = SessionsEndedEvent['reason'];
 /** Key of a user's revocation mark (ms since epoch) in the ephemeral store; the Redis session store reads it too. */
 export function revocationKey(tenantId: string, userId: string): string {
   return `revoked:${tenantId}:${userId}`;
+}
+
+/**
+ * The tag a session id made at a login carries (`<random>~<tag>`, routes/http-session.ts): a digest of
+ * the user (`<tenantId>:<userId>`, the session's `mfa.uid`). The Redis session store reads the session
+ * and the mark under this tag (`tagMarkKey`) in ONE command, and on a Redis Cluster both keys share a
+ * slot. Not a secret: the id's 24 random bytes are (docs/SECURITY.md SR-1).
+ */
+export function sessionTag(uid: string): string {
+  return createHash('sha256').update(uid).digest('base64url').slice(0, 16);
+}
+
+/** Key of the revocation mark under a session tag (the same value as `revocationKey`'s, written beside it). */
+export function tagMarkKey(tag: string): string {
+  return `rv:{${tag}}`;
 }
 
 /**
@@ -77,8 +93,12 @@ export class UserSessions {
    */
   async endAll(tenantId: string, userId: string, reason: EndReason, keep?: string): Promise<{ at: number; ended: string[] }> {
     const at = this.now();
-    // The mark first: from here on no session of the user made before `at` loads, whatever else fails.
-    await this.store.set(revocationKey(tenantId, userId), String(at), this.ttlMs);
+    // The mark first (by user, and under the tag the user's session ids carry): from here on no session
+    // of the user made before `at` loads, whatever else fails.
+    await Promise.all([
+      this.store.set(revocationKey(tenantId, userId), String(at), this.ttlMs),
+      this.store.set(tagMarkKey(sessionTag(`${tenantId}:${userId}`)), String(at), this.ttlMs),
+    ]);
     const ids = (await this.list(tenantId, userId)).filter((sid) => sid !== keep);
     await Promise.all(ids.map((sid) => new Promise<void>((resolve, reject) => this.sessions.destroy(sid, (err) => (err ? reject(err) : resolve())))));
     await Promise.all(ids.map((sid) => this.remove(tenantId, userId, sid)));

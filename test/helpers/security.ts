@@ -3,6 +3,7 @@
  * Built on test/helpers/app.ts without changing it.
  */
 import { internalContextOf } from '../../testing';
+import { sessionKeyOf } from '../../routes/session-store';
 import { createHmac } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { agent, buildApp, codeFor, SESSION_SECRET, type TestApp } from './app';
@@ -71,7 +72,7 @@ export function signedCookie(sid: string, secret = SESSION_SECRET): string {
 }
 
 export function sessionKey(t: TestApp, sid: string): string {
-  return `${internalContextOf(t.stepUp).opts.redisPrefix}sess:${sid}`;
+  return sessionKeyOf(internalContextOf(t.stepUp).opts.redisPrefix, sid);
 }
 
 export async function sessionExists(t: TestApp, sid: string): Promise<boolean> {

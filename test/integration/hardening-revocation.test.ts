@@ -101,6 +101,7 @@ describeWithRedis('revoked sessions stay dead (SR-1)', () => {
     const res = await login(victim).expect(200);
     const cookie = `sid=${encodeURIComponent(sidOf(res)!)}`;
     const sid = sidOf(res)!.slice(2).split('.')[0]!;
+    expect(sid).toMatch(/~[\w-]{16}$/); // a login's id carries its user's tag: the mark is read under it
     await t.redis!.srem(`${internalContextOf(t.stepUp).opts.redisPrefix}sessions:${acme.id}:${alice.id}`, sid);
     t.clock.advance(1); // the mark ends sessions made before it (a login in the same millisecond survives)
     const other = agent(t);

@@ -3,7 +3,7 @@
  * sessions, on the memory ephemeral store and the injected clock, with a plain map standing in for the
  * HTTP layer's session store (the core only destroys by id).
  */
-import { UserSessions, revocationKey, type SessionDestroyer } from '../../lib/auth/sessions';
+import { UserSessions, revocationKey, sessionTag, tagMarkKey, type SessionDestroyer } from '../../lib/auth/sessions';
 import { StepUpEvents, type SessionsEndedEvent } from '../../lib/events';
 import { MemoryEphemeralStore } from '../../lib/stores/ephemeral';
 
@@ -22,8 +22,9 @@ function setup() {
   let failOn: string | null = null;
   const sessions: SessionDestroyer = {
     destroy(sid, cb) {
-      void store.get(revocationKey('t1', 'u1')).then((mark) => {
-        markAtDestroy.set(sid, mark as string | null);
+      // Both marks: by user, and under the tag the user's session ids carry (what the Redis store reads).
+      void Promise.all([store.get(revocationKey('t1', 'u1')), store.get(tagMarkKey(sessionTag('t1:u1')))]).then(([mark, tagged]) => {
+        markAtDestroy.set(sid, mark === tagged ? (mark as string | null) : `differ: ${String(mark)} / ${String(tagged)}`);
         if (sid === failOn) return cb?.(new Error('store down'));
         live.delete(sid);
         cb?.();
