@@ -27,11 +27,9 @@ import type { AuditStore, TenantStore, UserStore } from './lib/stores/ports';
 import { createRealtime, REALTIME_CLOSE_CODES, type Realtime } from './lib/realtime';
 import { checkAuthenticated, type MfaSession } from './lib/state/machine';
 import { createLifecycle, type Lifecycle } from './lib/account/index';
-import { CodeStrategy, CODE_STRATEGIES } from './strategies/code';
-import { PasswordStrategy as LocalPasswordStrategy } from './strategies/password';
+import { CodeStrategy, CODE_STRATEGIES, PasswordStrategy as LocalPasswordStrategy, WebauthnStrategy } from './strategies';
 import { normaliseEmail, type RequestMeta, type TenantRecord, type UserRecord } from './lib/types';
 import type { LoginResponse } from './client/types';
-import { WebauthnStrategy } from './strategies/webauthn';
 import type { PassportLike } from './routes/passport-like';
 import { createSessionStore } from './routes/session-store';
 import { afterFirstFactor, cookieName, factorTarget, sessionMiddleware } from './routes/http-session';
@@ -83,7 +81,7 @@ export type PasswordVerify = (meta: RequestMeta, tenant: string, email: string, 
  */
 export const PasswordStrategy: new (verify: PasswordVerify, meta: (req: Request) => RequestMeta, defaultTenant?: string) => PassportStrategy = LocalPasswordStrategy;
 export type PasswordStrategy = PassportStrategy;
-export { CodeStrategy, CODE_STRATEGIES, type CodeSpec } from './strategies/code';
+export { CodeStrategy, CODE_STRATEGIES, type CodeSpec } from './strategies';
 export { sendError } from './routes/http';
 /** What every route answers (the browser client's types, `passport-stepup/client`, are the same). */
 export type {

@@ -17,7 +17,7 @@ import { isPhishingResistant } from '../lib/state/machine';
 
 import { challengeBody, codeBody, loginBody, loginBodyDefaultTenant } from './schemas';
 
-/** The Passport strategy that checks each code method (strategies/code.ts CODE_STRATEGIES). */
+/** The Passport strategy that checks each code method (strategies/index.ts CODE_STRATEGIES). */
 export const STRATEGY_BY_METHOD: Record<Method, string> = {
   webauthn: WEBAUTHN_STRATEGY,
   totp: 'stepup-totp',

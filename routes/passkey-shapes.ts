@@ -3,7 +3,7 @@ import { z } from 'zod';
 // Shared by the passkey routes (routes/webauthn.ts) and the challenge/step-up routes (routes/auth.ts),
 // so no route file imports another.
 
-/** The Passport names of the passkey strategies (strategies/webauthn.ts). */
+/** The Passport names of the passkey strategies (strategies/index.ts). */
 export const WEBAUTHN_STRATEGY = 'stepup-webauthn';
 export const PASSKEY_LOGIN_STRATEGY = 'stepup-passkey';
 

@@ -1,6 +1,5 @@
 import type { Request } from 'express';
-import { PasswordStrategy } from '../../strategies/password';
-import { CODE_STRATEGIES, CodeStrategy } from '../../strategies/code';
+import { CODE_STRATEGIES, CodeStrategy, PasswordStrategy } from '../../strategies';
 import { StepUpError } from '../../lib/errors';
 import type { FactorAttempt, FactorTarget } from '../../lib/auth/second-factor';
 import type { RequestMeta, TenantRecord, UserRecord } from '../../lib/types';

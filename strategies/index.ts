@@ -1,0 +1,161 @@
+// Passport strategies: the password (passport-local), one CodeStrategy configured per code factor, and
+// passkeys. They adapt lib/'s password step and second-factor pipeline to Passport, nothing more.
+import type { Request } from 'express';
+import { Strategy as LocalStrategy } from 'passport-local';
+import { BACKUP_CODE_PATTERN } from '../lib/crypto/codes';
+import { StepUpError } from '../lib/errors';
+import type { FactorAttempt, FactorResult, FactorTarget } from '../lib/auth/second-factor';
+import { toSessionUser, type Method, type RequestMeta, type TenantRecord, type UserRecord } from '../lib/types';
+
+export type PasswordVerify = (meta: RequestMeta, tenant: string, email: string, password: string) => Promise<{ user: UserRecord; tenant: TenantRecord } | false>;
+
+/**
+ * passport-local with the tenant taken from the body: `{tenant, email, password}`. Unknown user and
+ * wrong password fail the same way (the verify function spends a dummy hash for unknown users).
+ * On success `req.user` is the safe session user; the records are in `info.result`.
+ */
+export class PasswordStrategy extends LocalStrategy {
+  override name = 'stepup-password';
+
+  constructor(verify: PasswordVerify, meta: (req: Request) => RequestMeta, defaultTenant?: string) {
+    if (typeof verify !== 'function') throw new TypeError('PasswordStrategy requires a verify function');
+    super({ usernameField: 'email', passwordField: 'password', passReqToCallback: true, session: false }, (req, email, password, done) => {
+      const tenant = String((req.body as { tenant?: unknown })?.tenant ?? defaultTenant ?? '');
+      verify(meta(req), tenant, email, password).then(
+        (res) => (res ? done(null, toSessionUser(res.user, res.tenant.slug), { result: res } as never) : done(null, false, { message: 'invalid_credentials' })),
+        (err: unknown) => done(err),
+      );
+    });
+  }
+
+  /**
+   * Strings only, from the body only: passport-local would hand an operator object such as
+   * `{"$ne": null}` to the verify function, and fall back to the query string when the body lacks a field.
+   */
+  override authenticate(req: Request, options?: object): void {
+    const b = (req.body ?? {}) as { tenant?: unknown; email?: unknown; password?: unknown };
+    const bad = (v: unknown) => typeof v !== 'string' || v.length === 0;
+    if (bad(b.email) || bad(b.password) || (b.tenant !== undefined && typeof b.tenant !== 'string')) {
+      this.fail({ code: 'invalid_request', message: 'Missing credentials' }, 400);
+      return;
+    }
+    super.authenticate(req, options);
+  }
+}
+
+/** What a Passport strategy can report (set by Passport on the instance it runs). */
+interface Outcome {
+  success: (user: unknown, info?: unknown) => void;
+  fail: (challenge?: unknown, status?: number) => void;
+  error: (err: unknown) => void;
+}
+
+/**
+ * The pipeline's answer through Passport, never an unhandled rejection: a right factor `success(user,
+ * { method, result })` with the safe session user; a refusal (a StepUpError under 500) `fail(info,
+ * status)` with the error in `info.error`; anything else `error(err)`.
+ */
+function settle(s: Outcome, method: Method, run: () => FactorResult | Promise<FactorResult>): void {
+  Promise.resolve()
+    .then(run)
+    .then(
+      (result) => s.success(toSessionUser(result.user, result.tenant.slug), { method, result }),
+      (err: unknown) => (err instanceof StepUpError && err.status < 500 ? s.fail({ code: err.code, error: err }, err.status) : s.error(err)),
+    )
+    .catch((err: unknown) => s.error(err));
+}
+
+/** One row per code factor: its Passport name and the shape a code must have before anything is looked up. */
+export interface CodeSpec {
+  name: string;
+  method: Method;
+  pattern: RegExp;
+}
+
+const SIX_DIGITS = /^[0-9]{6}$/;
+
+/** Six ASCII digits (leading zeros kept; numbers and full-width digits refused), or a backup code `abcd-efgh-ijkl-mnop`. */
+export const CODE_STRATEGIES: readonly CodeSpec[] = [
+  { name: 'stepup-totp', method: 'totp', pattern: SIX_DIGITS },
+  { name: 'stepup-backup-code', method: 'backup_code', pattern: BACKUP_CODE_PATTERN },
+  { name: 'stepup-email-otp', method: 'email_otp', pattern: SIX_DIGITS },
+  { name: 'stepup-sms-otp', method: 'sms_otp', pattern: SIX_DIGITS },
+];
+
+export interface CodeStrategyDeps {
+  /** Who the code is for, from the HTTP session (routes/http-session.ts `factorTarget`). */
+  target(req: Request): FactorTarget;
+  meta(req: Request): RequestMeta;
+  /** The core's second-factor pipeline (lib/auth/second-factor.ts). */
+  verify(attempt: FactorAttempt): Promise<FactorResult>;
+}
+
+/**
+ * A second-factor code as a Passport strategy (like passport-local: the logic lives in lib/, this
+ * only adapts it). Bad input `fail(info, 400)`; a refused code `fail(info, status)` with the
+ * StepUpError in `info.error`; trouble `error(err)`; a right code `success(user, { method, result })`
+ * where `user` is the safe session user (never a hash or a secret) and `result` the pipeline's answer.
+ */
+export class CodeStrategy {
+  readonly name: string;
+  declare success: (user: unknown, info?: unknown) => void;
+  declare fail: (challenge?: unknown, status?: number) => void;
+  declare error: (err: unknown) => void;
+
+  constructor(
+    private readonly spec: CodeSpec,
+    private readonly deps: CodeStrategyDeps,
+  ) {
+    if (!spec || typeof spec.name !== 'string' || !(spec.pattern instanceof RegExp)) throw new TypeError('CodeStrategy requires a spec {name, method, pattern}');
+    if (!deps || typeof deps.verify !== 'function' || typeof deps.target !== 'function') throw new TypeError('CodeStrategy requires target and verify functions');
+    this.name = spec.name;
+  }
+
+  authenticate(req: Request): void {
+    const code: unknown = (req.body as { code?: unknown } | undefined)?.code;
+    if (typeof code !== 'string' || !this.spec.pattern.test(code)) {
+      this.fail({ code: 'invalid_request', message: 'The code has the wrong format.' }, 400);
+      return;
+    }
+    settle(this, this.spec.method, () => this.deps.verify({ target: this.deps.target(req), method: this.spec.method, code, meta: this.deps.meta(req) }));
+  }
+}
+
+export interface WebauthnStrategyDeps {
+  /**
+   * Who the assertion is for: the pending login or the authenticated user (routes/http-session.ts
+   * `factorTarget`), or for passwordless sign-in the user the passkey names (may need a store lookup).
+   */
+  target(req: Request): FactorTarget | Promise<FactorTarget>;
+  meta(req: Request): RequestMeta;
+  /** The core's second-factor pipeline (lib/auth/second-factor.ts): budgets, lock, audit, verifier. */
+  verify(attempt: FactorAttempt): Promise<FactorResult>;
+}
+
+/**
+ * A passkey assertion (`{ response }`, the JSON of `navigator.credentials.get()`) as a Passport
+ * strategy, the sibling of CodeStrategy: bad input `fail(info, 400)`, a refused assertion
+ * `fail(info, status)` with the StepUpError in `info.error`, trouble `error(err)`, success
+ * `success(user, { method: 'webauthn', result })`. Everything it checks lives in lib/.
+ */
+export class WebauthnStrategy {
+  readonly name: string;
+  declare success: (user: unknown, info?: unknown) => void;
+  declare fail: (challenge?: unknown, status?: number) => void;
+  declare error: (err: unknown) => void;
+
+  constructor(name: string, private readonly deps: WebauthnStrategyDeps) {
+    if (typeof name !== 'string' || name === '') throw new TypeError('WebauthnStrategy requires a name');
+    if (!deps || typeof deps.verify !== 'function' || typeof deps.target !== 'function') throw new TypeError('WebauthnStrategy requires target and verify functions');
+    this.name = name;
+  }
+
+  authenticate(req: Request): void {
+    const response: unknown = (req.body as { response?: unknown } | undefined)?.response;
+    if (typeof response !== 'object' || response === null || Array.isArray(response)) {
+      this.fail({ code: 'invalid_request', message: 'Send the passkey answer as `response`.' }, 400);
+      return;
+    }
+    settle(this, 'webauthn', async () => this.deps.verify({ target: await this.deps.target(req), method: 'webauthn', code: '', response, meta: this.deps.meta(req) }));
+  }
+}
