@@ -72,3 +72,18 @@ export function toResponse(err: unknown): { status: number; body: Record<string,
   if (e && typeof e.status === 'number' && e.status >= 400 && e.status < 500) return toResponse(new StepUpError('invalid_request'));
   return toResponse(new StepUpError('internal_error'));
 }
+
+/**
+ * Races `p` against a deadline of `ms`: past it, rejects with `onTimeout()` (each store names its own
+ * error, classified as an outage: 503). The timer never keeps the process alive, and the loser's later
+ * rejection is swallowed.
+ */
+export function withDeadline<T>(p: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(onTimeout()), ms);
+    timer.unref?.();
+  });
+  p.catch(() => undefined);
+  return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
+}

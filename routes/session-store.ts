@@ -2,6 +2,7 @@ import session, { Store, type SessionData } from 'express-session';
 import type { RedisLike, SessionStoreLike } from '../lib/config';
 import type { EphemeralStore } from '../lib/stores/ephemeral';
 import { revocationKey, sessionTag, tagMarkKey } from '../lib/auth/sessions';
+import { withDeadline } from '../lib/errors';
 
 // The session stores (docs/SECURITY.md SR-1, SR-14). Whatever the backend:
 // - a destroyed session leaves a tombstone, so a request still in flight cannot write it back;
@@ -36,14 +37,7 @@ export class StoreTimeoutError extends Error {
   }
 }
 
-function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new StoreTimeoutError(what)), ms);
-    timer.unref?.();
-  });
-  return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
-}
+const bounded = <T>(p: Promise<T>, ms: number, what: string): Promise<T> => withDeadline(p, ms, () => new StoreTimeoutError(what));
 
 /**
  * What each Session object was last saved with (its cookie aside). express-session saves a session
@@ -192,14 +186,14 @@ export class RedisSessionStore extends Store {
   }
 
   override get(sid: string, cb: Cb<SessionData | null>): void {
-    withDeadline(this.read(sid), this.s.timeoutMs, 'get').then((v) => cb(null, v), cb);
+    bounded(this.read(sid), this.s.timeoutMs, 'get').then((v) => cb(null, v), cb);
   }
 
   override set(sid: string, sess: SessionData, cb?: Cb): void {
     const body = alreadySaved(sid, sess);
     if (body === null) return void cb?.();
     const p = this.client.eval(SET_SCRIPT, 1, this.key(sid), encode(sess as Data, body), ttlOf(sess as Data, this.s));
-    withDeadline(p, this.s.timeoutMs, 'set').then(
+    bounded(p, this.s.timeoutMs, 'set').then(
       () => {
         lastSaved.set(sess, { sid, body });
         cb?.();
@@ -210,7 +204,7 @@ export class RedisSessionStore extends Store {
 
   override destroy(sid: string, cb?: Cb): void {
     const p = this.client.set(this.key(sid), TOMBSTONE, 'PX', this.s.absoluteMs);
-    withDeadline(p, this.s.timeoutMs, 'destroy').then(() => cb?.(), (e) => cb?.(e));
+    bounded(p, this.s.timeoutMs, 'destroy').then(() => cb?.(), (e) => cb?.(e));
   }
 
   /** Nothing to do: every write sets the TTL, and the absolute timeout caps a session's life anyway. */
@@ -237,7 +231,7 @@ export class GuardedSessionStore extends Store {
       const ret = fn((err, v) => (err ? reject(err) : resolve(v)));
       if (ret && typeof (ret as Promise<unknown>).catch === 'function') (ret as Promise<unknown>).catch(reject);
     });
-    return withDeadline(p, this.s.timeoutMs, what);
+    return bounded(p, this.s.timeoutMs, what);
   }
 
   private async read(sid: string): Promise<Data | null> {
@@ -246,7 +240,7 @@ export class GuardedSessionStore extends Store {
     const uid = sess.mfa?.uid;
     if (uid) {
       const [tenantId, userId] = [uid.slice(0, uid.indexOf(':')), uid.slice(uid.indexOf(':') + 1)];
-      const mark = Number((await withDeadline(this.ephemeral.get(revocationKey(tenantId, userId)), this.s.timeoutMs, 'mark')) ?? 0);
+      const mark = Number((await bounded(this.ephemeral.get(revocationKey(tenantId, userId)), this.s.timeoutMs, 'mark')) ?? 0);
       if (mark > (sess.mfa?.validFrom ?? 0)) return null;
     }
     return sess;
@@ -257,7 +251,7 @@ export class GuardedSessionStore extends Store {
   }
 
   private async save(sid: string, sess: SessionData): Promise<void> {
-    if ((await withDeadline(this.ephemeral.get(`tomb:${sid}`), this.s.timeoutMs, 'tombstone')) !== null) return;
+    if ((await bounded(this.ephemeral.get(`tomb:${sid}`), this.s.timeoutMs, 'tombstone')) !== null) return;
     await this.call((cb) => this.inner.set(sid, sess as never, cb), 'set');
   }
 
@@ -274,7 +268,7 @@ export class GuardedSessionStore extends Store {
   }
 
   override destroy(sid: string, cb?: Cb): void {
-    Promise.all([withDeadline(this.ephemeral.set(`tomb:${sid}`, '1', this.s.absoluteMs), this.s.timeoutMs, 'tombstone'), this.call((c) => this.inner.destroy(sid, c), 'destroy')]).then(
+    Promise.all([bounded(this.ephemeral.set(`tomb:${sid}`, '1', this.s.absoluteMs), this.s.timeoutMs, 'tombstone'), this.call((c) => this.inner.destroy(sid, c), 'destroy')]).then(
       () => cb?.(),
       (e) => cb?.(e),
     );

@@ -1,4 +1,4 @@
-import { withDeadline, type RedisLike } from '../stores/ephemeral';
+import { redisDeadline, type RedisLike } from '../stores/ephemeral';
 import type { RealtimeLogger } from './options';
 
 /** Control messages every process applies to its own sockets. */
@@ -97,7 +97,7 @@ export function createRedisBus(redis: RedisLike, channel: string, handlers: BusH
   subscribed.catch((err: Error) => logger.error('realtime: redis subscribe failed', { error: err.message }));
 
   const publish = async (env: Envelope): Promise<void> => {
-    await withDeadline(redis.publish(channel, JSON.stringify(env)), timeoutMs, 'PUBLISH');
+    await redisDeadline(redis.publish(channel, JSON.stringify(env)), timeoutMs, 'PUBLISH');
   };
 
   return {

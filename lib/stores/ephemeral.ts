@@ -1,4 +1,5 @@
 import { randomBytes, createHash } from 'node:crypto';
+import { withDeadline } from '../errors';
 
 /**
  * What the plugin needs from an ioredis client, written structurally so that a `Redis`, a `Cluster`
@@ -100,15 +101,9 @@ export class RedisDeadlineError extends Error {
   }
 }
 
-/** Races `p` against a deadline; the loser's later rejection is swallowed (no unhandled rejection). */
-export function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new RedisDeadlineError(what, ms)), ms);
-    timer.unref?.();
-  });
-  p.catch(() => undefined);
-  return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
+/** A Redis call bounded by `ms`: past it, a `RedisDeadlineError` (lib/errors.ts `withDeadline`). */
+export function redisDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  return withDeadline(p, ms, () => new RedisDeadlineError(what, ms));
 }
 
 const ttl = (ms: number) => Math.max(1, Math.ceil(ms));
@@ -215,7 +210,7 @@ export class RedisEphemeralStore implements EphemeralStore {
   }
 
   private run<T>(command: string, ...args: Array<string | number>): Promise<T> {
-    return withDeadline(this.redis.call(command, ...args) as Promise<T>, this.timeoutMs, command);
+    return redisDeadline(this.redis.call(command, ...args) as Promise<T>, this.timeoutMs, command);
   }
 
   /** EVALSHA, loading the script once per server (NOSCRIPT) with EVAL. One key: any cluster node owns it. */

@@ -1,4 +1,5 @@
 import type { UserPatch, UserRecord, TenantRecord } from '../../types';
+import { withDeadline } from '../../errors';
 
 export type Doc = Record<string, unknown> & { _id: string };
 
@@ -58,15 +59,5 @@ export class MongoStoreTimeoutError extends Error {
 export type Runner = <T>(op: string, fn: () => Promise<T>) => Promise<T>;
 
 export function runner(timeoutMs: number): Runner {
-  return async <T>(op: string, fn: () => Promise<T>): Promise<T> => {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new MongoStoreTimeoutError(op, timeoutMs)), timeoutMs);
-    });
-    try {
-      return await Promise.race([fn(), timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
-  };
+  return <T>(op: string, fn: () => Promise<T>): Promise<T> => withDeadline(Promise.resolve().then(fn), timeoutMs, () => new MongoStoreTimeoutError(op, timeoutMs));
 }
