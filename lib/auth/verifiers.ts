@@ -41,7 +41,7 @@ const totp: FactorVerifier = async (ctx, { user, code, meta }) => {
   if (step === null) return false;
   // The compare-and-set is the replay guard: a step is accepted once, and only moving forward,
   // even when two processes race with the same code (ATK-06, ATK-07).
-  if (step <= t.lastStep || !(await ctx.users.advanceTotpStep(user.tenantId, user.id, step))) {
+  if (step <= t.lastStep || !(await ctx.users.advanceTotpStep(user.tenantId, user.id, step, new Date(t.enrolledAt)))) {
     await ctx.record(meta, { tenantId: user.tenantId, userId: user.id, actorId: user.id, type: 'totp_replay', details: { method: 'totp' } });
     ctx.notify(user, { event: 'totp_replay', method: 'totp' });
     return false;

@@ -85,9 +85,10 @@ export class MemoryUserStore implements UserStore {
     return clone(u);
   }
 
-  async advanceTotpStep(tenantId: string, id: string, step: number): Promise<boolean> {
+  async advanceTotpStep(tenantId: string, id: string, step: number, enrolledAt?: Date): Promise<boolean> {
     const totp = this.get(tenantId, id)?.mfa.totp;
     if (!totp || !(totp.lastStep < step)) return false;
+    if (enrolledAt && new Date(totp.enrolledAt).getTime() !== enrolledAt.getTime()) return false;
     totp.lastStep = step;
     return true;
   }

@@ -12,8 +12,12 @@ export interface UserStore {
   /** Users of a tenant ordered by id; `after` is the last id of the previous page. */
   list(tenantId: string, page: { limit: number; after?: string }): Promise<UserRecord[]>;
   update(tenantId: string, id: string, patch: UserPatch): Promise<UserRecord | null>;
-  /** Sets `mfa.totp.lastStep = step` only if the stored step is lower. True when it moved. */
-  advanceTotpStep(tenantId: string, id: string, step: number): Promise<boolean>;
+  /**
+   * Sets `mfa.totp.lastStep = step` only if the stored step is lower. True when it moved. With
+   * `enrolledAt` (the enrolment the caller verified the code against) the step moves only while that
+   * enrolment is the stored one, and the store need not read the user first.
+   */
+  advanceTotpStep(tenantId: string, id: string, step: number, enrolledAt?: Date): Promise<boolean>;
   /** Marks the unused backup code with this hash as used. True for exactly one caller. */
   consumeBackupCode(tenantId: string, id: string, hash: string, at: Date): Promise<boolean>;
   /**

@@ -149,6 +149,22 @@ export function runUserStoreContract(name: string, makeStores: MakeStores): void
       expect((await users.findById(T1, u.id))!.mfa.totp!.lastStep).toBe(102);
     });
 
+    it('with the enrolment the caller verified against: forward only, once under a race, and never for a secret replaced meanwhile', async () => {
+      const u = await users.create(newUser(T1, 'e@x.test'));
+      const first = totp(100);
+      await users.update(T1, u.id, { mfa: { totp: first } });
+      const at = new Date(first.enrolledAt);
+      expect(await users.advanceTotpStep(T1, u.id, 100, at)).toBe(false);
+      const race = await Promise.all(Array.from({ length: 20 }, () => users.advanceTotpStep(T1, u.id, 101, at)));
+      expect(race.filter(Boolean)).toHaveLength(1);
+      // Re-enrolled (a new secret, a new series of steps) while a code of the old one was being checked.
+      const second = { ...totp(0), enrolledAt: new Date(at.getTime() + 60_000) };
+      await users.update(T1, u.id, { mfa: { totp: second } });
+      expect(await users.advanceTotpStep(T1, u.id, 102, at)).toBe(false);
+      expect((await users.findById(T1, u.id))!.mfa.totp!.lastStep).toBe(0);
+      expect(await users.advanceTotpStep(T1, u.id, 102, new Date(second.enrolledAt))).toBe(true);
+    });
+
     it('consumes a backup code once, and exactly once under a race', async () => {
       const u = await users.create(newUser(T1, 'a@x.test'));
       const [h1, h2, h3] = [hex(), hex(), hex()];

@@ -26,6 +26,9 @@ const CLAIM_KEEP_MS = 10 * 60_000;
 // `$elemMatch` on sub-documents and no positional `$` update, and MongoDB runs this form too
 // (docs/DECISIONS.md).
 export class MongooseUserStore implements UserStore {
+  /** When this process last pruned a user's old claims, by kind. */
+  private readonly prunedAt = new Map<string, number>();
+
   constructor(
     private readonly modelFor: UserModelFor,
     private readonly run: Runner,
@@ -96,21 +99,33 @@ export class MongooseUserStore implements UserStore {
       if (isDuplicate(err)) return false;
       throw err;
     }
-    await this.run('users.pruneClaims', () => m.claims.deleteMany({ tenantId, userId, kind, at: { $lt: new Date(at - CLAIM_KEEP_MS) } }).exec());
+    // Housekeeping, not the guard: a user's old claims go at most once per keep period per process.
+    const who = `${kind}:${tenantId}:${userId}`;
+    if (!((this.prunedAt.get(who) ?? -Infinity) > at - CLAIM_KEEP_MS)) {
+      if (this.prunedAt.size >= 10_000) this.prunedAt.clear();
+      this.prunedAt.set(who, at);
+      await this.run('users.pruneClaims', () => m.claims.deleteMany({ tenantId, userId, kind, at: { $lt: new Date(at - CLAIM_KEEP_MS) } }).exec());
+    }
     return true;
   }
 
-  async advanceTotpStep(tenantId: string, id: string, step: number): Promise<boolean> {
+  async advanceTotpStep(tenantId: string, id: string, step: number, enrolledAt?: Date): Promise<boolean> {
     if (!Number.isSafeInteger(step)) return false;
     const m = await this.modelFor(tenantId);
-    const totp = (await this.findById(tenantId, id))?.mfa.totp;
-    if (!m || !totp || !(totp.lastStep < step)) return false;
+    if (!m) return false;
+    // The caller names the enrolment it verified against (no second read of the user); else it is read.
+    let since = enrolledAt;
+    if (!since) {
+      const totp = (await this.findById(tenantId, id))?.mfa.totp;
+      if (!totp || !(totp.lastStep < step)) return false;
+      since = new Date(totp.enrolledAt);
+    }
     // Scoped by the enrolment: a new secret starts a new series of steps.
-    if (!(await this.claim(m, tenantId, id, 'totp', `${new Date(totp.enrolledAt).getTime()}:${step}`))) return false;
-    // Still conditional: a reader that stalled while the step moved on must not win with an old step
-    // (on MongoDB this update alone is the compare-and-set).
+    if (!(await this.claim(m, tenantId, id, 'totp', `${since.getTime()}:${step}`))) return false;
+    // Still conditional: a reader that stalled while the step moved on must not win with an old step,
+    // nor a code of a secret replaced meanwhile (on MongoDB this update alone is the compare-and-set).
     const res = await this.run('users.advanceTotpStep', () =>
-      m.users.updateOne({ _id: id, tenantId, 'mfa.totp.lastStep': { $lt: step } }, { $set: { 'mfa.totp.lastStep': step } }).exec(),
+      m.users.updateOne({ _id: id, tenantId, 'mfa.totp.enrolledAt': since, 'mfa.totp.lastStep': { $lt: step } }, { $set: { 'mfa.totp.lastStep': step } }).exec(),
     );
     return res.matchedCount === 1;
   }
