@@ -43,28 +43,6 @@ export class PasswordStrategy extends LocalStrategy {
   }
 }
 
-/** What a Passport strategy can report (set by Passport on the instance it runs). */
-interface Outcome {
-  success: (user: unknown, info?: unknown) => void;
-  fail: (challenge?: unknown, status?: number) => void;
-  error: (err: unknown) => void;
-}
-
-/**
- * The pipeline's answer through Passport, never an unhandled rejection: a right factor `success(user,
- * { method, result })` with the safe session user; a refusal (a StepUpError under 500) `fail(info,
- * status)` with the error in `info.error`; anything else `error(err)`.
- */
-function settle(s: Outcome, method: Method, run: () => FactorResult | Promise<FactorResult>): void {
-  Promise.resolve()
-    .then(run)
-    .then(
-      (result) => s.success(toSessionUser(result.user, result.tenant.slug), { method, result }),
-      (err: unknown) => (err instanceof StepUpError && err.status < 500 ? s.fail({ code: err.code, error: err }, err.status) : s.error(err)),
-    )
-    .catch((err: unknown) => s.error(err));
-}
-
 /** One row per code factor: its Passport name and the shape a code must have before anything is looked up. */
 export interface CodeSpec {
   name: string;
@@ -82,33 +60,61 @@ export const CODE_STRATEGIES: readonly CodeSpec[] = [
   { name: 'stepup-sms-otp', method: 'sms_otp', pattern: SIX_DIGITS },
 ];
 
-export interface CodeStrategyDeps {
-  /** Who the code is for, from the HTTP session (routes/http-session.ts `factorTarget`). */
-  target(req: Request): FactorTarget;
+/** What a second-factor strategy needs: who the factor is for, the request's meta, and the core's pipeline. */
+export interface FactorStrategyDeps {
+  /**
+   * Who the factor is for: the pending login or the authenticated user (routes/http-session.ts
+   * `factorTarget`), or for passwordless sign-in the user the passkey names (may need a store lookup).
+   */
+  target(req: Request): FactorTarget | Promise<FactorTarget>;
   meta(req: Request): RequestMeta;
-  /** The core's second-factor pipeline (lib/auth/second-factor.ts). */
+  /** The core's second-factor pipeline (lib/auth/second-factor.ts): budgets, lock, audit, verifier. */
   verify(attempt: FactorAttempt): Promise<FactorResult>;
 }
+export type CodeStrategyDeps = FactorStrategyDeps;
+export type WebauthnStrategyDeps = FactorStrategyDeps;
 
 /**
- * A second-factor code as a Passport strategy (like passport-local: the logic lives in lib/, this
- * only adapts it). Bad input `fail(info, 400)`; a refused code `fail(info, status)` with the
- * StepUpError in `info.error`; trouble `error(err)`; a right code `success(user, { method, result })`
+ * A second factor as a Passport strategy (like passport-local: the logic lives in lib/, this only
+ * adapts it). Bad input `fail(info, 400)`; a refusal (a StepUpError under 500) `fail(info, status)` with
+ * the error in `info.error`; trouble `error(err)`; a right factor `success(user, { method, result })`
  * where `user` is the safe session user (never a hash or a secret) and `result` the pipeline's answer.
  */
-export class CodeStrategy {
-  readonly name: string;
+abstract class FactorStrategy {
   declare success: (user: unknown, info?: unknown) => void;
   declare fail: (challenge?: unknown, status?: number) => void;
   declare error: (err: unknown) => void;
 
   constructor(
-    private readonly spec: CodeSpec,
-    private readonly deps: CodeStrategyDeps,
+    readonly name: string,
+    protected readonly deps: FactorStrategyDeps,
+    kind: string,
   ) {
+    if (typeof name !== 'string' || name === '') throw new TypeError(`${kind} requires a name`);
+    if (!deps || typeof deps.verify !== 'function' || typeof deps.target !== 'function') throw new TypeError(`${kind} requires target and verify functions`);
+  }
+
+  /** The pipeline's answer through Passport, never an unhandled rejection. */
+  protected verify(req: Request, method: Method, input: { code: string; response?: unknown }): void {
+    Promise.resolve()
+      .then(() => this.deps.target(req))
+      .then((target) => this.deps.verify({ target, method, ...input, meta: this.deps.meta(req) }))
+      .then(
+        (result) => this.success(toSessionUser(result.user, result.tenant.slug), { method, result }),
+        (err: unknown) => (err instanceof StepUpError && err.status < 500 ? this.fail({ code: err.code, error: err }, err.status) : this.error(err)),
+      )
+      .catch((err: unknown) => this.error(err));
+  }
+}
+
+/** A second-factor code: six digits or a backup code, its shape checked before anything is looked up. */
+export class CodeStrategy extends FactorStrategy {
+  private readonly spec: CodeSpec;
+
+  constructor(spec: CodeSpec, deps: FactorStrategyDeps) {
     if (!spec || typeof spec.name !== 'string' || !(spec.pattern instanceof RegExp)) throw new TypeError('CodeStrategy requires a spec {name, method, pattern}');
-    if (!deps || typeof deps.verify !== 'function' || typeof deps.target !== 'function') throw new TypeError('CodeStrategy requires target and verify functions');
-    this.name = spec.name;
+    super(spec.name, deps, 'CodeStrategy');
+    this.spec = spec;
   }
 
   authenticate(req: Request): void {
@@ -117,37 +123,14 @@ export class CodeStrategy {
       this.fail({ code: 'invalid_request', message: 'The code has the wrong format.' }, 400);
       return;
     }
-    settle(this, this.spec.method, () => this.deps.verify({ target: this.deps.target(req), method: this.spec.method, code, meta: this.deps.meta(req) }));
+    this.verify(req, this.spec.method, { code });
   }
 }
 
-export interface WebauthnStrategyDeps {
-  /**
-   * Who the assertion is for: the pending login or the authenticated user (routes/http-session.ts
-   * `factorTarget`), or for passwordless sign-in the user the passkey names (may need a store lookup).
-   */
-  target(req: Request): FactorTarget | Promise<FactorTarget>;
-  meta(req: Request): RequestMeta;
-  /** The core's second-factor pipeline (lib/auth/second-factor.ts): budgets, lock, audit, verifier. */
-  verify(attempt: FactorAttempt): Promise<FactorResult>;
-}
-
-/**
- * A passkey assertion (`{ response }`, the JSON of `navigator.credentials.get()`) as a Passport
- * strategy, the sibling of CodeStrategy: bad input `fail(info, 400)`, a refused assertion
- * `fail(info, status)` with the StepUpError in `info.error`, trouble `error(err)`, success
- * `success(user, { method: 'webauthn', result })`. Everything it checks lives in lib/.
- */
-export class WebauthnStrategy {
-  readonly name: string;
-  declare success: (user: unknown, info?: unknown) => void;
-  declare fail: (challenge?: unknown, status?: number) => void;
-  declare error: (err: unknown) => void;
-
-  constructor(name: string, private readonly deps: WebauthnStrategyDeps) {
-    if (typeof name !== 'string' || name === '') throw new TypeError('WebauthnStrategy requires a name');
-    if (!deps || typeof deps.verify !== 'function' || typeof deps.target !== 'function') throw new TypeError('WebauthnStrategy requires target and verify functions');
-    this.name = name;
+/** A passkey assertion (`{ response }`, the JSON of `navigator.credentials.get()`). */
+export class WebauthnStrategy extends FactorStrategy {
+  constructor(name: string, deps: FactorStrategyDeps) {
+    super(name, deps, 'WebauthnStrategy');
   }
 
   authenticate(req: Request): void {
@@ -156,6 +139,6 @@ export class WebauthnStrategy {
       this.fail({ code: 'invalid_request', message: 'Send the passkey answer as `response`.' }, 400);
       return;
     }
-    settle(this, 'webauthn', async () => this.deps.verify({ target: await this.deps.target(req), method: 'webauthn', code: '', response, meta: this.deps.meta(req) }));
+    this.verify(req, 'webauthn', { code: '', response });
   }
 }

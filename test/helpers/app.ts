@@ -39,6 +39,18 @@ export function newRedis(url = process.env.REDIS_URL!): Redis {
   return r;
 }
 
+/** A client that records the name of every command it sends (a script is one); `sent` is emptied by the test. */
+export function recordingRedis(): { redis: Redis; sent: string[] } {
+  const redis = newRedis();
+  const sent: string[] = [];
+  const send = redis.sendCommand.bind(redis);
+  redis.sendCommand = ((cmd: { name: string }, ...rest: unknown[]) => {
+    sent.push(cmd.name.toUpperCase());
+    return (send as (...a: unknown[]) => unknown)(cmd, ...rest);
+  }) as typeof redis.sendCommand;
+  return { redis, sent };
+}
+
 /** An Express app with the plugin mounted the way the README says, on real Redis when `redis` is true. */
 export function buildApp(opts: { redis?: boolean | Redis; overrides?: Partial<StepUpOptions>; clock?: TestClock } = {}): TestApp {
   const clock = opts.clock ?? new TestClock();

@@ -4,23 +4,19 @@
  * revocation mark of a new session go in one script, the budgets in one script.
  */
 import type { Redis } from 'ioredis';
-import { agent, buildApp, codeFor, newRedis, seedTenant, seedUser, type TestApp } from '../helpers/app';
+import { agent, buildApp, codeFor, recordingRedis, seedTenant, seedUser, type TestApp } from '../helpers/app';
 import { describeWithRedis } from '../helpers/services';
 import { RFC_SECRET, seedRfcTotp } from '../helpers/security';
 
 describeWithRedis('Redis commands per request', () => {
   let t: TestApp;
   let redis: Redis;
-  let sent: string[] = [];
+  let sent: string[];
+  /** The commands sent since the last call, as they left the client (a script is one command). */
+  const take = (): string[] => sent.splice(0);
 
   beforeAll(async () => {
-    redis = newRedis();
-    // Every command the plugin sends, as it leaves the client (a script is one command).
-    const send = redis.sendCommand.bind(redis);
-    redis.sendCommand = ((cmd: { name: string }, ...rest: unknown[]) => {
-      sent.push(cmd.name.toUpperCase());
-      return (send as (...a: unknown[]) => unknown)(cmd, ...rest);
-    }) as typeof redis.sendCommand;
+    ({ redis, sent } = recordingRedis());
     t = buildApp({ redis });
     const acme = await seedTenant(t, 'acme');
     const { user } = await seedUser(t, acme.id);
@@ -32,16 +28,14 @@ describeWithRedis('Redis commands per request', () => {
 
   async function login(): Promise<{ login: string[]; challenge: string[]; guarded: string[] }> {
     const a = agent(t);
-    sent = [];
+    take();
     expect((await a.post('/auth/login').send({ tenant: 'acme', email: 'alice@example.com', password: 'correct horse battery staple' })).body.state).toBe('mfa_required');
-    const loginCmds = sent;
+    const loginCmds = take();
     t.clock.advance(30);
-    sent = [];
     await a.post('/auth/mfa/challenge').send({ method: 'totp', code: codeFor(RFC_SECRET, t.clock.now()) }).expect(200);
-    const challengeCmds = sent;
-    sent = [];
+    const challengeCmds = take();
     await a.get('/api/secure').expect(200);
-    return { login: loginCmds, challenge: challengeCmds, guarded: sent };
+    return { login: loginCmds, challenge: challengeCmds, guarded: take() };
   }
 
   it('a challenge sends at most 6, the password step at most 7, a guarded request 1 (one MGET)', async () => {

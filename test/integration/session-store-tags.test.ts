@@ -9,7 +9,7 @@ import type { Redis } from 'ioredis';
 import type { SessionData } from 'express-session';
 import { RedisSessionStore, sessionKeyOf, tagOfSid } from '../../routes/session-store';
 import { sessionTag, tagMarkKey, revocationKey } from '../../lib/auth/sessions';
-import { newRedis } from '../helpers/app';
+import { recordingRedis } from '../helpers/app';
 import { describeWithRedis } from '../helpers/services';
 
 const tagged = (uid: string) => `${randomBytes(24).toString('base64url')}~${sessionTag(uid)}`;
@@ -30,15 +30,10 @@ describeWithRedis('RedisSessionStore with tagged ids', () => {
   let redis: Redis;
   let store: RedisSessionStore;
   let prefix: string;
-  let sent: string[] = [];
+  let sent: string[];
 
   beforeAll(() => {
-    redis = newRedis();
-    const send = redis.sendCommand.bind(redis);
-    redis.sendCommand = ((cmd: { name: string }, ...rest: unknown[]) => {
-      sent.push(cmd.name.toUpperCase());
-      return (send as (...a: unknown[]) => unknown)(cmd, ...rest);
-    }) as typeof redis.sendCommand;
+    ({ redis, sent } = recordingRedis());
   });
   beforeEach(() => {
     prefix = `tags:${randomBytes(4).toString('hex')}:`;
@@ -54,7 +49,7 @@ describeWithRedis('RedisSessionStore with tagged ids', () => {
     const sid = tagged('t1:u1');
     await set(sid, sess('t1:u1', 1000));
     expect(await redis.exists(sessionKeyOf(prefix, sid))).toBe(1);
-    sent = [];
+    sent.length = 0;
     expect((await get(sid))?.mfa).toMatchObject({ uid: 't1:u1' });
     expect(sent).toEqual(['MGET']);
     await redis.set(`${prefix}${tagMarkKey(sessionTag('t1:u1'))}`, '999'); // older than the session: no effect
