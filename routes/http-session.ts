@@ -101,12 +101,11 @@ export function pendingOf(ctx: StepUpContext, req: Request, state: PendingState)
  */
 export async function beginPending(ctx: StepUpContext, req: Request, mfa: MfaSession, opts: { rememberDeviceDays?: number } = {}): Promise<void> {
   const oldSid = req.sessionID;
-  // A request without a session cookie holds an id nobody but this server has seen: nothing to fix
-  // or replace, so no new id (and no tombstone for it). express-session then saves once, not twice.
-  if (sentSessionCookie(ctx, req)) {
-    tagNextId(req, mfa);
-    await regenerate(req);
-  }
+  tagNextId(req, mfa);
+  // A request without a session cookie holds an id nobody but this server has seen and nothing stored:
+  // a new id (it carries the user's tag) without destroying the old one (no tombstone, no write).
+  if (sentSessionCookie(ctx, req)) await regenerate(req);
+  else (req.sessionStore as session.Store & { generate(req: Request): void }).generate(req);
   req.session.mfa = mfa;
   if (opts.rememberDeviceDays) req.session.rememberDeviceDays = opts.rememberDeviceDays;
   await save(req);

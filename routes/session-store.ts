@@ -133,8 +133,8 @@ class ScriptClient {
  * The plugin's Redis session store (instead of connect-redis): loading a session and checking its
  * user's revocation mark is ONE command, cheaper than connect-redis's GET + EXPIRE. A session id made at
  * a login carries its user's tag (`<random>~<tag>`), so the session and the mark under that tag are one
- * MGET, in one slot on a Redis Cluster too. An id without a tag (a pending login that began without a
- * cookie, a host's own express-session) takes one script on a single Redis, or two GETs on a Cluster.
+ * MGET, in one slot on a Redis Cluster too. An id without a tag (an anonymous session, a host's own
+ * express-session, one made before ids had tags) takes one script on a single Redis, or two GETs on a Cluster.
  */
 export class RedisSessionStore extends Store {
   private readonly client: ScriptClient;
