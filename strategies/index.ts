@@ -9,17 +9,33 @@ import { toSessionUser, type Method, type RequestMeta, type TenantRecord, type U
 
 export type PasswordVerify = (meta: RequestMeta, tenant: string, email: string, password: string) => Promise<{ user: UserRecord; tenant: TenantRecord } | false>;
 
+/** What Passport puts on the object it runs a strategy as (its report functions). */
+interface Reports {
+  success: (user: unknown, info?: unknown) => void;
+  fail: (challenge?: unknown, status?: number) => void;
+  error: (err: unknown) => void;
+  redirect: (url: string, status?: number) => void;
+  pass: () => void;
+}
+
 /**
  * passport-local with the tenant taken from the body: `{tenant, email, password}`. Unknown user and
  * wrong password fail the same way (the verify function spends a dummy hash for unknown users).
- * On success `req.user` is the safe session user; the records are in `info.result`.
+ * On success `req.user` is the safe session user; the records are in `info.result`. It holds its
+ * passport-local strategy rather than extending it, so the public types need no passport-local types.
  */
-export class PasswordStrategy extends LocalStrategy {
-  override name = 'stepup-password';
+export class PasswordStrategy {
+  readonly name = 'stepup-password';
+  declare success: Reports['success'];
+  declare fail: Reports['fail'];
+  declare error: Reports['error'];
+  declare redirect: Reports['redirect'];
+  declare pass: Reports['pass'];
+  private readonly local: LocalStrategy;
 
   constructor(verify: PasswordVerify, meta: (req: Request) => RequestMeta, defaultTenant?: string) {
     if (typeof verify !== 'function') throw new TypeError('PasswordStrategy requires a verify function');
-    super({ usernameField: 'email', passwordField: 'password', passReqToCallback: true, session: false }, (req, email, password, done) => {
+    this.local = new LocalStrategy({ usernameField: 'email', passwordField: 'password', passReqToCallback: true, session: false }, (req, email, password, done) => {
       const tenant = String((req.body as { tenant?: unknown })?.tenant ?? defaultTenant ?? '');
       verify(meta(req), tenant, email, password).then(
         (res) => (res ? done(null, toSessionUser(res.user, res.tenant.slug), { result: res } as never) : done(null, false, { message: 'invalid_credentials' })),
@@ -32,14 +48,17 @@ export class PasswordStrategy extends LocalStrategy {
    * Strings only, from the body only: passport-local would hand an operator object such as
    * `{"$ne": null}` to the verify function, and fall back to the query string when the body lacks a field.
    */
-  override authenticate(req: Request, options?: object): void {
+  authenticate(req: Request, options?: object): void {
     const b = (req.body ?? {}) as { tenant?: unknown; email?: unknown; password?: unknown };
     const bad = (v: unknown) => typeof v !== 'string' || v.length === 0;
     if (bad(b.email) || bad(b.password) || (b.tenant !== undefined && typeof b.tenant !== 'string')) {
       this.fail({ code: 'invalid_request', message: 'Missing credentials' }, 400);
       return;
     }
-    super.authenticate(req, options);
+    // passport-local reports through the functions Passport gave this run.
+    const run = Object.create(this.local) as LocalStrategy & Reports;
+    Object.assign(run, { success: this.success, fail: this.fail, error: this.error, redirect: this.redirect, pass: this.pass });
+    run.authenticate(req, options);
   }
 }
 
