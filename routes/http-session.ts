@@ -104,8 +104,9 @@ export async function beginPending(ctx: StepUpContext, req: Request, mfa: MfaSes
   tagNextId(req, mfa);
   // A request without a session cookie holds an id nobody but this server has seen and nothing stored:
   // a new id (it carries the user's tag) without destroying the old one (no tombstone, no write).
-  if (sentSessionCookie(ctx, req)) await regenerate(req);
-  else (req.sessionStore as session.Store & { generate(req: Request): void }).generate(req);
+  const store = req.sessionStore as session.Store & { generate?: (req: Request) => void };
+  if (sentSessionCookie(ctx, req) || typeof store.generate !== 'function') await regenerate(req);
+  else store.generate(req);
   req.session.mfa = mfa;
   if (opts.rememberDeviceDays) req.session.rememberDeviceDays = opts.rememberDeviceDays;
   await save(req);
