@@ -1,7 +1,7 @@
 import session, { Store, type SessionData } from 'express-session';
 import type { RedisLike, SessionStoreLike } from '../lib/config';
 import type { EphemeralStore } from '../lib/stores/ephemeral';
-import { revocationKey, sessionTag, tagMarkKey } from '../lib/auth/sessions';
+import { revocationKey, SESSION_TAG_LENGTH, sessionTag, tagMarkKey } from '../lib/auth/sessions';
 import { withDeadline } from '../lib/errors';
 
 // The session stores (docs/SECURITY.md SR-1, SR-14). Whatever the backend:
@@ -82,13 +82,13 @@ function decode(raw: string | null): { uid: string; validFrom: number; json: str
 /** The user tag of a session id made at a login (`<random>~<tag>`), or undefined. */
 export function tagOfSid(sid: string): string | undefined {
   const i = sid.lastIndexOf('~');
-  return i > 0 && sid.length - i === 17 ? sid.slice(i + 1) : undefined;
+  return i > 0 && sid.length - i - 1 === SESSION_TAG_LENGTH ? sid.slice(i + 1) : undefined;
 }
 
 /** The Redis key of a session: a tagged id's key carries the tag as its hash tag (the slot of its user's mark). */
 export function sessionKeyOf(prefix: string, sid: string): string {
   const tag = tagOfSid(sid);
-  return tag ? `${prefix}sess:{${tag}}${sid.slice(0, -17)}` : `${prefix}sess:${sid}`;
+  return tag ? `${prefix}sess:{${tag}}${sid.slice(0, -(SESSION_TAG_LENGTH + 1))}` : `${prefix}sess:${sid}`;
 }
 
 // One round trip for an id without a tag: the session, unless it is a tombstone or its user's mark is newer than it.

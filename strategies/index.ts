@@ -100,9 +100,9 @@ export type WebauthnStrategyDeps = FactorStrategyDeps;
  * where `user` is the safe session user (never a hash or a secret) and `result` the pipeline's answer.
  */
 abstract class FactorStrategy {
-  declare success: (user: unknown, info?: unknown) => void;
-  declare fail: (challenge?: unknown, status?: number) => void;
-  declare error: (err: unknown) => void;
+  declare success: Reports['success'];
+  declare fail: Reports['fail'];
+  declare error: Reports['error'];
 
   constructor(
     readonly name: string,

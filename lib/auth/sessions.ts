@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { EphemeralStore } from '../stores/ephemeral';
 import type { StepUpEvents, SessionsEndedEvent } from '../events';
+import { uidOf } from '../state/machine';
 
 /** The part of an express-session store the core needs (kept structural: lib/ does not import express-session). */
 export interface SessionDestroyer {
@@ -22,8 +23,11 @@ export function revocationKey(tenantId: string, userId: string): string {
  * slot. Not a secret: the id's 24 random bytes are (docs/SECURITY.md SR-1).
  */
 export function sessionTag(uid: string): string {
-  return createHash('sha256').update(uid).digest('base64url').slice(0, 16);
+  return createHash('sha256').update(uid).digest('base64url').slice(0, SESSION_TAG_LENGTH);
 }
+
+/** Characters of a session tag (96 bits of the digest). */
+export const SESSION_TAG_LENGTH = 16;
 
 /** Key of the revocation mark under a session tag (the same value as `revocationKey`'s, written beside it). */
 export function tagMarkKey(tag: string): string {
@@ -95,10 +99,12 @@ export class UserSessions {
     const at = this.now();
     // The mark first (by user, and under the tag the user's session ids carry): from here on no session
     // of the user made before `at` loads, whatever else fails.
-    await Promise.all([
-      this.store.set(revocationKey(tenantId, userId), String(at), this.ttlMs),
-      this.store.set(tagMarkKey(sessionTag(`${tenantId}:${userId}`)), String(at), this.ttlMs),
-    ]);
+    await this.store.batch({
+      set: [
+        [revocationKey(tenantId, userId), String(at), this.ttlMs],
+        [tagMarkKey(sessionTag(uidOf(tenantId, userId))), String(at), this.ttlMs],
+      ],
+    });
     const ids = (await this.list(tenantId, userId)).filter((sid) => sid !== keep);
     await Promise.all(ids.map((sid) => new Promise<void>((resolve, reject) => this.sessions.destroy(sid, (err) => (err ? reject(err) : resolve())))));
     await Promise.all(ids.map((sid) => this.remove(tenantId, userId, sid)));

@@ -75,7 +75,8 @@ export type LoginDecision =
   | { state: 'mfa_required'; methods: Method[]; next: 'authenticated' | 'enrollment_required' }
   | { state: 'enrollment_required'; methods: Method[] };
 
-const uidOf = (tenantId: string, userId: string) => `${tenantId}:${userId}`;
+/** The session's user key (`mfa.uid`): the Redis store's revocation check and the session id's tag are made from it. */
+export const uidOf = (tenantId: string, userId: string): string => `${tenantId}:${userId}`;
 
 /**
  * What a correct password leads to, given the user's factors and the tenant policy. An address not
