@@ -1,12 +1,12 @@
 /** Unit tests (no I/O), integration tests (real Redis, SMTP sink), e2e (Chromium). */
 const common = {
-  preset: 'ts-jest',
   testEnvironment: 'node',
+  // ts-jest, through a cache shared by the projects below (test/helpers/ts-transform.js).
   transform: {
-    '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }],
+    '^.+\\.ts$': ['<rootDir>/test/helpers/ts-transform.js', { tsconfig: 'tsconfig.json' }],
     // @scure/base (otplib's base32) is ES-module only: Node 20.19+ require()s it, Jest's CommonJS
     // runtime cannot, so that package alone is compiled to CommonJS.
-    '/node_modules/@scure/base/.+\\.js$': ['ts-jest', { tsconfig: { allowJs: true, module: 'commonjs', target: 'ES2022', esModuleInterop: true }, diagnostics: false }],
+    '/node_modules/@scure/base/.+\\.js$': ['<rootDir>/test/helpers/ts-transform.js', { tsconfig: { allowJs: true, module: 'commonjs', target: 'ES2022', esModuleInterop: true }, diagnostics: false }],
   },
   transformIgnorePatterns: ['/node_modules/(?!@scure/base/)'],
   // Browser modules import each other as `./x.js` (ES modules); under jest that is the `.ts` file.

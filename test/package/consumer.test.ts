@@ -6,7 +6,7 @@
  * and (b) a CommonJS JavaScript app on Express 4, each signing in over HTTP.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, watch, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
@@ -87,9 +87,40 @@ async function signIn(port: number): Promise<{ profile: unknown; session: unknow
   return { profile: await profile.json(), session: await session.json() };
 }
 
-beforeAll(() => {
+/**
+ * Under `npm test` (scripts/test.js), dist/ is written by the type check's own program, beside the
+ * suite: wait for it to end (STEPUP_BUILD_STAMP holds its exit code). Run alone, build here.
+ */
+async function built(): Promise<void> {
+  const stamp = process.env.STEPUP_BUILD_STAMP;
+  if (!stamp) {
+    execFileSync('npm', ['run', 'build', '--silent'], { cwd: repo, stdio: 'pipe' });
+    return;
+  }
+  const read = (): { code: number } | undefined => (existsSync(stamp) ? (JSON.parse(readFileSync(stamp, 'utf8')) as { code: number }) : undefined);
+  const outcome =
+    read() ??
+    (await new Promise<{ code: number }>((resolve) => {
+      const watcher = watch(path.dirname(stamp), () => {
+        const found = read();
+        if (found) {
+          watcher.close();
+          resolve(found);
+        }
+      });
+      // Written between the first look and the watch.
+      const found = read();
+      if (found) {
+        watcher.close();
+        resolve(found);
+      }
+    }));
+  if (outcome.code !== 0) throw new Error('the type check and build (scripts/check-and-build.js) failed: its errors are printed at the end of npm test');
+}
+
+beforeAll(async () => {
   // One build and one pack for the whole file (the slow part).
-  execFileSync('npm', ['run', 'build', '--silent'], { cwd: repo, stdio: 'pipe' });
+  await built();
   dir = mkdtempSync(path.join(tmpdir(), 'stepup-consumer-'));
   const packed = JSON.parse(execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: repo, encoding: 'utf8' })) as { filename: string }[];
   tarball = path.join(dir, packed[0]!.filename);

@@ -1,0 +1,67 @@
+// ts-jest, with one cache for every Jest project and worker.
+//
+// Jest keeps transformed files per project (`jest-transform-cache-<project id>`), and ts-jest's key
+// includes the whole project config: the five projects of jest.config.js each transpiled the same
+// lib/ and routes/ files again, up to once per worker too, on a cold cache (a fresh clone: keys hold the
+// absolute path). About 60 CPU-seconds of a 640 CPU-second `npm test` went there.
+//
+// The transpiled output depends only on the source, its path, the tsconfig and ts-jest's options
+// (isolated modules: no type information, nothing from the project's moduleNameMapper or testMatch),
+// so it is kept here under a key of exactly those, next to Jest's own cache. ts-jest still does every
+// transform; Jest's per-project cache still works as before (getCacheKey is ts-jest's).
+'use strict';
+const { createHash } = require('node:crypto');
+const fs = require('node:fs');
+const path = require('node:path');
+const tsJest = require('ts-jest').default;
+
+const versions = ['ts-jest', 'typescript'].map((p) => `${p}@${require(`${p}/package.json`).version}`).join(' ');
+
+function tsconfigText(options) {
+  const tsconfig = options && options.tsconfig;
+  if (typeof tsconfig !== 'string') return JSON.stringify(tsconfig ?? null);
+  try {
+    return fs.readFileSync(path.resolve(tsconfig), 'utf8');
+  } catch {
+    return tsconfig;
+  }
+}
+
+module.exports = {
+  createTransformer(options) {
+    const inner = tsJest.createTransformer(options);
+    const salt = createHash('sha256').update(`${versions}\0${JSON.stringify(options ?? {})}\0${tsconfigText(options)}`).digest('hex');
+    const dirs = new Map();
+    const dirFor = (config) => {
+      let dir = dirs.get(config.cacheDirectory);
+      if (!dir) {
+        dir = path.join(config.cacheDirectory, 'ts-jest-shared');
+        fs.mkdirSync(dir, { recursive: true });
+        dirs.set(config.cacheDirectory, dir);
+      }
+      return dir;
+    };
+    return {
+      canInstrument: false,
+      getCacheKey: (source, file, transformOptions) => inner.getCacheKey(source, file, transformOptions),
+      process(source, file, transformOptions) {
+        const key = createHash('sha256')
+          .update(`${salt}\0${file}\0${transformOptions.supportsStaticESM ? 'esm' : 'cjs'}\0${transformOptions.instrument ? 'i' : ''}\0`)
+          .update(source)
+          .digest('hex');
+        const cached = path.join(dirFor(transformOptions.config), `${key}.js`);
+        try {
+          return { code: fs.readFileSync(cached, 'utf8') };
+        } catch {
+          /* not transformed yet */
+        }
+        const result = inner.process(source, file, transformOptions);
+        // Written aside, then renamed: another worker never reads half a file.
+        const tmp = `${cached}.${process.pid}.tmp`;
+        fs.writeFileSync(tmp, result.code);
+        fs.renameSync(tmp, cached);
+        return result;
+      },
+    };
+  },
+};
