@@ -70,8 +70,12 @@ module.exports = async function globalSetup() {
     }
   }
   await startMongo();
+  // The browser suites: Chromium's headless shell (Debian's chromium-headless-shell, the same Chromium
+  // as the chromium package; Playwright's own choice for headless runs) when installed, else the full
+  // browser. The shell has no browser UI to draw and costs about half the CPU (docs/DECISIONS.md).
+  // CHROMIUM_PATH=/usr/bin/chromium runs them on the full browser.
   if (!process.env.CHROMIUM_PATH) {
-    for (const p of ['/usr/bin/chromium', '/usr/bin/chromium-browser']) {
+    for (const p of ['/usr/lib/chromium/chromium-headless-shell', '/usr/bin/chromium', '/usr/bin/chromium-browser']) {
       if (fs.existsSync(p)) { process.env.CHROMIUM_PATH = p; break; }
     }
   }

@@ -30,7 +30,7 @@ export function describeWithRedis(name: string, fn: () => void): void {
 }
 
 export function describeWithChromium(name: string, fn: () => void): void {
-  describeWhen(Boolean(process.env.CHROMIUM_PATH), 'Chromium (/usr/bin/chromium)', name, fn);
+  describeWhen(Boolean(process.env.CHROMIUM_PATH), 'Chromium (chromium-headless-shell or /usr/bin/chromium)', name, fn);
 }
 
 export function hasCommand(cmd: string): boolean {
