@@ -44,16 +44,20 @@ const cb = (resolve: () => void, reject: (e: unknown) => void) => (err?: unknown
  * login's regeneration, used once by `genid`. The Redis store then reads the session and its user's
  * revocation mark in one command (routes/session-store.ts).
  */
-const nextIdTag = new WeakMap<Request, string>();
+const nextIdUser = new WeakMap<Request, string>();
 const tagNextId = (req: Request, mfa: MfaSession): void => {
-  if (mfa.uid) nextIdTag.set(req, sessionTag(mfa.uid));
+  if (mfa.uid) nextIdUser.set(req, mfa.uid);
 };
 function genid(req: Request): string {
-  const tag = nextIdTag.get(req);
-  nextIdTag.delete(req);
-  // express-session's own ids are 24 random bytes too (uid-safe).
+  const uid = nextIdUser.get(req);
+  nextIdUser.delete(req);
+  return newSessionId(uid);
+}
+
+/** A session id: 24 random bytes (as express-session's own), then `~<tag>` when it is made for a user. */
+export function newSessionId(uid?: string): string {
   const id = randomId(24);
-  return tag ? `${id}~${tag}` : id;
+  return uid ? `${id}~${sessionTag(uid)}` : id;
 }
 
 function regenerate(req: Request): Promise<void> {

@@ -9,7 +9,7 @@ import request from 'supertest';
 import { sign } from 'cookie-signature';
 import { randomBytes } from 'node:crypto';
 import { internalContextOf } from '../../testing';
-import { cookieName } from '../../routes/http-session';
+import { cookieName, newSessionId } from '../../routes/http-session';
 import { afterStepUp, passwordSession, type MfaSession } from '../../lib/state/machine';
 import { writeSessionMeta } from '../../lib/auth/session-meta';
 import { newBackupCodeSet } from '../../lib/auth/enrolment';
@@ -43,7 +43,8 @@ export async function sessionAs(t: TestApp, user: UserRecord, opts: SessionAsOpt
   const base = passwordSession(su, at, policy);
   const mfa = (opts.aal ?? 2) === 2 ? { ...afterStepUp(base, opts.method ?? 'totp', 2, policy, at), amr: [opts.method ?? 'totp'] } : base;
   const maxAge = ctx.opts.session.absoluteTimeoutSeconds * 1000;
-  const sid = randomBytes(24).toString('base64url');
+  // Tagged with the user, as a login's regeneration makes it.
+  const sid = newSessionId(mfa.uid);
   const data = {
     // express-session dates its cookie on the real clock (a memory store drops a session whose cookie expired).
     cookie: { originalMaxAge: maxAge, expires: new Date(Date.now() + maxAge).toISOString(), httpOnly: true, path: '/', sameSite: ctx.opts.session.sameSite, secure: false },

@@ -7,6 +7,9 @@ import { buildApp, codeFor, seedTenant, seedUser, type TestApp } from '../helper
 import { enrolledSession, sessionAs } from '../helpers/sessions';
 import { describeWithRedis } from '../helpers/services';
 import type { UserRecord } from '../../lib/types';
+import { sessionTag } from '../../lib/auth/sessions';
+import { uidOf } from '../../lib/state/machine';
+import { tagOfSid } from '../../routes/session-store';
 
 describeWithRedis('sessionAs: a seeded session is a real one', () => {
   let t: TestApp;
@@ -25,6 +28,8 @@ describeWithRedis('sessionAs: a seeded session is a real one', () => {
     await a.post('/api/danger').expect(200);
     const view = (await a.get('/auth/session').expect(200)).body;
     expect(view).toMatchObject({ state: 'authenticated', aal: 2, amr: ['totp'], user: { id: alice.id, email: alice.email, tenant: 'acme' } });
+    // Its id carries the user's tag, as a login's does: the store reads it and its revocation mark in one MGET.
+    expect(tagOfSid(a.sid)).toBe(sessionTag(uidOf(alice.tenantId, alice.id)));
   });
 
   it('aal 1: the password-only guard passes, the aal 2 guard refuses', async () => {
