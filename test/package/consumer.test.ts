@@ -98,23 +98,17 @@ async function built(): Promise<void> {
     return;
   }
   const read = (): { code: number } | undefined => (existsSync(stamp) ? (JSON.parse(readFileSync(stamp, 'utf8')) as { code: number }) : undefined);
-  const outcome =
-    read() ??
-    (await new Promise<{ code: number }>((resolve) => {
-      const watcher = watch(path.dirname(stamp), () => {
-        const found = read();
-        if (found) {
-          watcher.close();
-          resolve(found);
-        }
-      });
-      // Written between the first look and the watch.
+  const outcome = await new Promise<{ code: number }>((resolve) => {
+    const look = () => {
       const found = read();
       if (found) {
         watcher.close();
         resolve(found);
       }
-    }));
+    };
+    const watcher = watch(path.dirname(stamp), look);
+    look(); // it may be there already
+  });
   if (outcome.code !== 0) throw new Error('the type check and build (scripts/check-and-build.js) failed: its errors are printed at the end of npm test');
 }
 
