@@ -17,39 +17,33 @@ const tsJest = require('ts-jest').default;
 
 const versions = ['ts-jest', 'typescript'].map((p) => `${p}@${require(`${p}/package.json`).version}`).join(' ');
 
-function tsconfigText(options) {
-  const tsconfig = options && options.tsconfig;
-  if (typeof tsconfig !== 'string') return JSON.stringify(tsconfig ?? null);
-  try {
-    return fs.readFileSync(path.resolve(tsconfig), 'utf8');
-  } catch {
-    return tsconfig;
-  }
-}
-
 module.exports = {
-  createTransformer(options) {
+  createTransformer(options = {}) {
     const inner = tsJest.createTransformer(options);
-    const salt = createHash('sha256').update(`${versions}\0${JSON.stringify(options ?? {})}\0${tsconfigText(options)}`).digest('hex');
-    const dirs = new Map();
-    const dirFor = (config) => {
-      let dir = dirs.get(config.cacheDirectory);
-      if (!dir) {
-        dir = path.join(config.cacheDirectory, 'ts-jest-shared');
-        fs.mkdirSync(dir, { recursive: true });
-        dirs.set(config.cacheDirectory, dir);
+    // The folder and the part of the key every file shares, from the first file's project (the same
+    // cache directory and root for all of them): the tsconfig's text as ts-jest reads it, from the root.
+    let shared;
+    const sharedFor = (config) => {
+      if (!shared) {
+        const tsconfig = typeof options.tsconfig === 'string' ? fs.readFileSync(path.resolve(config.rootDir, options.tsconfig), 'utf8') : '';
+        shared = {
+          dir: path.join(config.cacheDirectory, 'ts-jest-shared'),
+          salt: createHash('sha256').update(`${versions}\0${JSON.stringify(options)}\0${tsconfig}`).digest('hex'),
+        };
+        fs.mkdirSync(shared.dir, { recursive: true });
       }
-      return dir;
+      return shared;
     };
     return {
       canInstrument: false,
       getCacheKey: (source, file, transformOptions) => inner.getCacheKey(source, file, transformOptions),
       process(source, file, transformOptions) {
+        const { dir, salt } = sharedFor(transformOptions.config);
         const key = createHash('sha256')
           .update(`${salt}\0${file}\0${transformOptions.supportsStaticESM ? 'esm' : 'cjs'}\0${transformOptions.instrument ? 'i' : ''}\0`)
           .update(source)
           .digest('hex');
-        const cached = path.join(dirFor(transformOptions.config), `${key}.js`);
+        const cached = path.join(dir, `${key}.js`);
         try {
           return { code: fs.readFileSync(cached, 'utf8') };
         } catch {
